@@ -1,0 +1,252 @@
+# Copyright: (c) 2026, koophone.cloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# MODULES and PLUGINS describe the same options; keep both in step with
+# plugins/module_utils/module.py:common_argument_spec().
+
+
+class ModuleDocFragment:
+    # Common options of every koophone.cloud module. Credentials precedence: auth_token, then
+    # AK/SK signing, then IAM password login.
+    DOCUMENTATION = r"""
+options:
+  endpoint:
+    description:
+      - "Base URL of the KooPhone API, without C(/v1)."
+      - "Use C(http://127.0.0.1:PORT) for the bundled emulator."
+      - "If not set, the value of the environment variable E(KOOPHONE_ENDPOINT) is used."
+    type: str
+    default: "https://koophone.myhuaweicloud.com"
+  auth_token:
+    description:
+      - "A project-scoped IAM token sent as C(X-Auth-Token)."
+      - "Takes precedence over AK/SK signing and IAM password login."
+      - "If not set, the value of the environment variable E(KOOPHONE_AUTH_TOKEN) is used."
+    type: str
+  access_key:
+    description:
+      - "Access key id for AK/SK request signing (C(SDK-HMAC-SHA256))."
+      - "Requires O(secret_key) and O(project_id). Used when O(auth_token) is not set."
+      - "If not set, the value of the environment variable E(KOOPHONE_ACCESS_KEY) or E(HUAWEICLOUD_SDK_AK) is used."
+    type: str
+  secret_key:
+    description:
+      - "Secret access key for AK/SK request signing. Never logged."
+      - "A signature the service refuses is never retried: the gateway locks an access key after repeated failures."
+      - "If not set, the value of the environment variable E(KOOPHONE_SECRET_KEY) or E(HUAWEICLOUD_SDK_SK) is used."
+    type: str
+  security_token:
+    description:
+      - "Security token of temporary AK/SK credentials, sent as C(X-Security-Token)."
+      - "If not set, the value of the environment variable E(KOOPHONE_SECURITY_TOKEN) or E(HUAWEICLOUD_SDK_SECURITY_TOKEN) is used."
+    type: str
+  project_id:
+    description:
+      - "Project id. Sent as C(X-Project-Id) with AK/SK signing (required there)."
+      - "With IAM password login, scopes the token to this project (instead of O(project_name))."
+      - "If not set, the value of the environment variable E(KOOPHONE_PROJECT_ID) or E(HUAWEICLOUD_SDK_PROJECT_ID) is used."
+    type: str
+  username:
+    description:
+      - "IAM user name for password login, used when neither O(auth_token) nor AK/SK is set."
+      - "If not set, the value of the environment variable E(KOOPHONE_USERNAME) is used."
+    type: str
+  password:
+    description:
+      - "IAM user password for password login. Never logged and never written to the token cache."
+      - "If not set, the value of the environment variable E(KOOPHONE_PASSWORD) is used."
+    type: str
+  domain_name:
+    description:
+      - "IAM account (domain) name the user belongs to, for password login."
+      - "If not set, the value of the environment variable E(KOOPHONE_DOMAIN_NAME) is used."
+    type: str
+  project_name:
+    description:
+      - "Project name (for example V(cn-north-4)) the IAM token is scoped to."
+      - "If not set, the value of the environment variable E(KOOPHONE_PROJECT_NAME) is used."
+    type: str
+  iam_endpoint:
+    description:
+      - "Base URL of IAM for password login (C(POST /v3/auth/tokens))."
+      - "If not set, the value of the environment variable E(KOOPHONE_IAM_ENDPOINT) is used."
+    type: str
+    default: "https://iam.myhuaweicloud.com"
+  token_cache_dir:
+    description:
+      - "Directory where IAM tokens from password login are cached (files mode 0600), so every task of a play reuses one login."
+      - "Defaults to C($XDG_CACHE_HOME/koophone.cloud/tokens) or C(~/.cache/koophone.cloud/tokens)."
+      - "Set to V(none) to disable the cache. Only the token and its expiry are stored, never the password."
+      - "A cached token is renewed 40 minutes before it expires (or at 90% of its lifetime when that is shorter)."
+      - "If not set, the value of the environment variable E(KOOPHONE_TOKEN_CACHE_DIR) is used."
+    type: path
+  validate_certs:
+    description:
+      - "Whether to verify the TLS certificate of O(endpoint) and O(iam_endpoint)."
+      - "If not set, the value of the environment variable E(KOOPHONE_VALIDATE_CERTS) is used."
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - "A CA bundle to verify the endpoints' certificates with, instead of the system store."
+      - "If not set, the value of the environment variable E(KOOPHONE_CA_PATH) is used."
+    type: path
+  timeout:
+    description:
+      - "Seconds to wait for one HTTP response (1 to 600)."
+      - "If not set, the value of the environment variable E(KOOPHONE_TIMEOUT) is used."
+    type: int
+    default: 30
+  retries:
+    description:
+      - "How many times a failed request is retried (0 to 20), with exponential backoff, full jitter and C(Retry-After) honoured."
+      - "Throttling (HTTP 429) and connection failures before the request was sent are always retried."
+      - "Server errors (5xx) and broken connections are retried only for operations that are safe to repeat;"
+      - "a request that is not safe to repeat (create, commands, app install, reset, reboot, backup, assign) is never sent twice."
+      - "One call never spends more than 300 seconds retrying."
+      - "If not set, the value of the environment variable E(KOOPHONE_RETRIES) is used."
+    type: int
+    default: 6
+  concurrency:
+    description:
+      - "How many requests run at once when a list of ids is split into chunks or a listing into pages (1 to 64)."
+      - "If not set, the value of the environment variable E(KOOPHONE_CONCURRENCY) is used."
+    type: int
+    default: 8
+notes:
+  - "Credentials are chosen in this order: O(auth_token), then AK/SK signing (O(access_key), O(secret_key), O(project_id)),
+    then IAM password login (O(username), O(password), O(domain_name), O(project_name) or O(project_id))."
+  - "Every request carries a fresh C(x-request-id); error messages include it, with the operation, HTTP status,
+    C(error_code) and C(error_msg)."
+requirements:
+  - requests
+"""
+
+    # The same options for the inventory plugin, with env entries so AWX credential types can
+    # inject KOOPHONE_* variables.
+    PLUGINS = r"""
+options:
+  endpoint:
+    description:
+      - "Base URL of the KooPhone API, without C(/v1)."
+      - "Use C(http://127.0.0.1:PORT) for the bundled emulator."
+    type: str
+    default: "https://koophone.myhuaweicloud.com"
+    env:
+      - name: KOOPHONE_ENDPOINT
+  auth_token:
+    description:
+      - "A project-scoped IAM token sent as C(X-Auth-Token)."
+      - "Takes precedence over AK/SK signing and IAM password login."
+    type: str
+    env:
+      - name: KOOPHONE_AUTH_TOKEN
+  access_key:
+    description:
+      - "Access key id for AK/SK request signing (C(SDK-HMAC-SHA256))."
+      - "Requires O(secret_key) and O(project_id). Used when O(auth_token) is not set."
+    type: str
+    env:
+      - name: KOOPHONE_ACCESS_KEY
+      - name: HUAWEICLOUD_SDK_AK
+  secret_key:
+    description:
+      - "Secret access key for AK/SK request signing. Never logged."
+      - "A signature the service refuses is never retried: the gateway locks an access key after repeated failures."
+    type: str
+    env:
+      - name: KOOPHONE_SECRET_KEY
+      - name: HUAWEICLOUD_SDK_SK
+  security_token:
+    description:
+      - "Security token of temporary AK/SK credentials, sent as C(X-Security-Token)."
+    type: str
+    env:
+      - name: KOOPHONE_SECURITY_TOKEN
+      - name: HUAWEICLOUD_SDK_SECURITY_TOKEN
+  project_id:
+    description:
+      - "Project id. Sent as C(X-Project-Id) with AK/SK signing (required there)."
+      - "With IAM password login, scopes the token to this project (instead of O(project_name))."
+    type: str
+    env:
+      - name: KOOPHONE_PROJECT_ID
+      - name: HUAWEICLOUD_SDK_PROJECT_ID
+  username:
+    description:
+      - "IAM user name for password login, used when neither O(auth_token) nor AK/SK is set."
+    type: str
+    env:
+      - name: KOOPHONE_USERNAME
+  password:
+    description:
+      - "IAM user password for password login. Never logged and never written to the token cache."
+    type: str
+    env:
+      - name: KOOPHONE_PASSWORD
+  domain_name:
+    description:
+      - "IAM account (domain) name the user belongs to, for password login."
+    type: str
+    env:
+      - name: KOOPHONE_DOMAIN_NAME
+  project_name:
+    description:
+      - "Project name (for example V(cn-north-4)) the IAM token is scoped to."
+    type: str
+    env:
+      - name: KOOPHONE_PROJECT_NAME
+  iam_endpoint:
+    description:
+      - "Base URL of IAM for password login (C(POST /v3/auth/tokens))."
+    type: str
+    default: "https://iam.myhuaweicloud.com"
+    env:
+      - name: KOOPHONE_IAM_ENDPOINT
+  token_cache_dir:
+    description:
+      - "Directory where IAM tokens from password login are cached (files mode 0600), so every task of a play reuses one login."
+      - "Defaults to C($XDG_CACHE_HOME/koophone.cloud/tokens) or C(~/.cache/koophone.cloud/tokens)."
+      - "Set to V(none) to disable the cache. Only the token and its expiry are stored, never the password."
+      - "A cached token is renewed 40 minutes before it expires (or at 90% of its lifetime when that is shorter)."
+    type: path
+    env:
+      - name: KOOPHONE_TOKEN_CACHE_DIR
+  validate_certs:
+    description:
+      - "Whether to verify the TLS certificate of O(endpoint) and O(iam_endpoint)."
+    type: bool
+    default: true
+    env:
+      - name: KOOPHONE_VALIDATE_CERTS
+  ca_path:
+    description:
+      - "A CA bundle to verify the endpoints' certificates with, instead of the system store."
+    type: path
+    env:
+      - name: KOOPHONE_CA_PATH
+  timeout:
+    description:
+      - "Seconds to wait for one HTTP response (1 to 600)."
+    type: int
+    default: 30
+    env:
+      - name: KOOPHONE_TIMEOUT
+  retries:
+    description:
+      - "How many times a failed request is retried (0 to 20), with exponential backoff, full jitter and C(Retry-After) honoured."
+      - "Throttling (HTTP 429) and connection failures before the request was sent are always retried."
+      - "Server errors (5xx) and broken connections are retried only for operations that are safe to repeat;"
+      - "a request that is not safe to repeat (create, commands, app install, reset, reboot, backup, assign) is never sent twice."
+      - "One call never spends more than 300 seconds retrying."
+    type: int
+    default: 6
+    env:
+      - name: KOOPHONE_RETRIES
+  concurrency:
+    description:
+      - "How many requests run at once when a list of ids is split into chunks or a listing into pages (1 to 64)."
+    type: int
+    default: 8
+    env:
+      - name: KOOPHONE_CONCURRENCY
+"""

@@ -1,0 +1,103 @@
+# Copyright: (c) 2026, koophone.cloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The common options every koophone.cloud module accepts, and the glue that turns client
+errors into ``fail_json`` (never a traceback)."""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.koophone.cloud.plugins.module_utils.client import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    KooPhoneClient,
+)
+from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption, KooPhoneError
+
+# Ranges for the tuning options; documented in the doc fragment.
+LIMITS = {"timeout": (1, 600), "retries": (0, 20), "concurrency": (1, 64)}
+
+
+def common_argument_spec():
+    """Options shared by every module; the plugins doc fragment mirrors them for the inventory."""
+    return dict(
+        endpoint=dict(
+            type="str", fallback=(env_fallback, ["KOOPHONE_ENDPOINT"]), default="https://koophone.myhuaweicloud.com"
+        ),
+        auth_token=dict(type="str", no_log=True, fallback=(env_fallback, ["KOOPHONE_AUTH_TOKEN"])),
+        # An access key id identifies, it does not authenticate; masking it would only mangle output.
+        access_key=dict(
+            type="str", no_log=False, fallback=(env_fallback, ["KOOPHONE_ACCESS_KEY", "HUAWEICLOUD_SDK_AK"])
+        ),
+        secret_key=dict(
+            type="str", no_log=True, fallback=(env_fallback, ["KOOPHONE_SECRET_KEY", "HUAWEICLOUD_SDK_SK"])
+        ),
+        security_token=dict(
+            type="str",
+            no_log=True,
+            fallback=(env_fallback, ["KOOPHONE_SECURITY_TOKEN", "HUAWEICLOUD_SDK_SECURITY_TOKEN"]),
+        ),
+        project_id=dict(type="str", fallback=(env_fallback, ["KOOPHONE_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID"])),
+        username=dict(type="str", fallback=(env_fallback, ["KOOPHONE_USERNAME"])),
+        password=dict(type="str", no_log=True, fallback=(env_fallback, ["KOOPHONE_PASSWORD"])),
+        domain_name=dict(type="str", fallback=(env_fallback, ["KOOPHONE_DOMAIN_NAME"])),
+        project_name=dict(type="str", fallback=(env_fallback, ["KOOPHONE_PROJECT_NAME"])),
+        iam_endpoint=dict(
+            type="str", fallback=(env_fallback, ["KOOPHONE_IAM_ENDPOINT"]), default="https://iam.myhuaweicloud.com"
+        ),
+        token_cache_dir=dict(type="path", fallback=(env_fallback, ["KOOPHONE_TOKEN_CACHE_DIR"])),
+        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["KOOPHONE_VALIDATE_CERTS"])),
+        ca_path=dict(type="path", fallback=(env_fallback, ["KOOPHONE_CA_PATH"])),
+        timeout=dict(type="int", default=30, fallback=(env_fallback, ["KOOPHONE_TIMEOUT"])),
+        retries=dict(type="int", default=6, fallback=(env_fallback, ["KOOPHONE_RETRIES"])),
+        concurrency=dict(type="int", default=8, fallback=(env_fallback, ["KOOPHONE_CONCURRENCY"])),
+    )
+
+
+def check_tuning(params):
+    for option, (low, high) in LIMITS.items():
+        value = params.get(option)
+        if value is not None and not low <= value <= high:
+            raise InvalidOption(option, "is %s; it must be between %s and %s" % (value, low, high))
+
+
+class KooPhoneModule:
+    """An AnsibleModule with the common options, a lazily built client and error handling.
+
+    A module builds one, validates its own options, then calls ``run(function)``; ``function``
+    receives this object and returns the result dict.
+    """
+
+    def __init__(self, argument_spec, **kwargs):
+        spec = common_argument_spec()
+        spec.update(argument_spec)
+        self.module = AnsibleModule(argument_spec=spec, **kwargs)
+        self.params = self.module.params
+        self.check_mode = self.module.check_mode
+        self._client = None
+        if not HAS_REQUESTS:
+            self.module.fail_json(msg=missing_required_lib("requests"), exception=repr(REQUESTS_IMPORT_ERROR))
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = KooPhoneClient(self.params)
+        return self._client
+
+    def fail_invalid(self, error):
+        self.module.fail_json(msg="Invalid option %s" % error, option=error.option)
+
+    def run(self, function):
+        try:
+            check_tuning(self.params)
+            # Build the client (and so check the credentials) before any work starts.
+            self.client  # noqa: B018  pylint: disable=pointless-statement
+            result = function(self)
+        except InvalidOption as error:
+            self.fail_invalid(error)
+        except KooPhoneError as error:
+            self.module.fail_json(msg=str(error), **error.to_dict())
+        except Exception as error:  # pylint: disable=broad-except
+            # Never a bare traceback: say what broke, keep the trace for -vvv.
+            self.module.fail_json(msg="Unexpected error: %s" % (error,), exception=traceback.format_exc())
+        self.module.exit_json(**result)

@@ -1,0 +1,40 @@
+# Copyright: (c) 2026, koophone.cloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Readable names for the API's status numbers (batch-query fields, reference §4.1.10).
+
+Results keep the raw number and add ``<field>_name`` beside it, so playbooks can test either.
+"""
+
+RUNNING_STATUS = {0: "unknown", 1: "stopped", 2: "running", 3: "going_offline", 4: "starting", 5: "shut_down"}
+ASSIGN_STATUS = {0: "unassigned", 1: "assigned"}
+FROZEN_STATUS = {0: "normal", 1: "frozen"}
+LOGIN_STATUS = {0: "logged_out", 1: "logged_in"}
+BACKUP_STATUS = {0: "preparing", 1: "executing", 2: "successful", 3: "failed", 4: "other"}
+RESTORE_STATUS = BACKUP_STATUS
+# batch-query-status: the function text's 0-5 enum, which the API Explorer confirms (DIFF, contradiction 1).
+CLOUD_STATUS = RUNNING_STATUS
+
+INSTANCE_FIELDS = {
+    "running_status": RUNNING_STATUS,
+    "assign_status": ASSIGN_STATUS,
+    "frozen_status": FROZEN_STATUS,
+    "login_status": LOGIN_STATUS,
+    "backup_status": BACKUP_STATUS,
+    "restore_status": RESTORE_STATUS,
+}
+
+
+def name_of(table, value):
+    try:
+        return table.get(int(value), "unknown")
+    except (TypeError, ValueError):
+        return "unknown"
+
+
+def with_status_names(instance):
+    """A copy of a batch-query item with ``<field>_name`` added for every status number it has."""
+    described = dict(instance)
+    for field, table in INSTANCE_FIELDS.items():
+        if field in instance:
+            described[field + "_name"] = name_of(table, instance[field])
+    return described

@@ -1,0 +1,58 @@
+# Copyright: (c) 2026, koophone.cloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Checks for the limits the API reference states, run before any request is sent.
+
+Each raises InvalidOption naming the option and the limit, so a user sees what to fix
+without a round trip to the service.
+"""
+
+import re
+
+from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption
+
+MAX_ID_LENGTH = 32
+MAX_COMMAND_BYTES = 1024
+QUERY_TIME_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+
+
+def check_ids(option, ids, max_length=MAX_ID_LENGTH):
+    """Instance (or user) ids: non-empty strings of at most ``max_length`` characters."""
+    for value in ids or []:
+        text = "%s" % (value,)
+        if not text.strip():
+            raise InvalidOption(option, "contains an empty id")
+        if len(text) > max_length:
+            raise InvalidOption(
+                option, "id %r is %d characters long; the API allows at most %d" % (text, len(text), max_length)
+            )
+    return ids
+
+
+def check_length(option, value, maximum):
+    if value is not None and len("%s" % (value,)) > maximum:
+        raise InvalidOption(
+            option, "is %d characters long; the API allows at most %d" % (len("%s" % (value,)), maximum)
+        )
+    return value
+
+
+def check_range(option, value, minimum, maximum):
+    if value is not None and not minimum <= value <= maximum:
+        raise InvalidOption(option, "is %s; it must be between %s and %s" % (value, minimum, maximum))
+    return value
+
+
+def check_query_time(option, value):
+    """batch-query's time filters: 'YYYY-MM-DD HH:MM:SS' in UTC."""
+    if value is not None and not QUERY_TIME_FORMAT.match(value):
+        raise InvalidOption(option, "must look like '2023-08-15 14:30:45' (UTC), got %r" % (value,))
+    return value
+
+
+def check_command(option, command):
+    if command is None or not command.strip():
+        raise InvalidOption(option, "must not be empty")
+    size = len(command.encode("utf-8"))
+    if size > MAX_COMMAND_BYTES:
+        raise InvalidOption(option, "is %d bytes; the API allows at most %d bytes" % (size, MAX_COMMAND_BYTES))
+    return command
