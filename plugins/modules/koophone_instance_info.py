@@ -13,7 +13,7 @@ description:
   - Optionally adds each instance's live cloud status from batch-query-status
     (C(POST /v1/instances/batch-query-status)).
 author:
-  - koophone.cloud contributors
+  - koophone.cloud maintainers (@koophone)
 options:
   instance_ids:
     description:
@@ -200,7 +200,7 @@ instances:
       description: Time of the restore status.
       type: str
     cloud_status:
-      description: Live status from batch-query-status (same numbers as O(running_status)).
+      description: Live status from batch-query-status (same numbers as RV(instances[].running_status)).
       type: int
       returned: when O(include_cloud_status=true)
     cloud_status_name:

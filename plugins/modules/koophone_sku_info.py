@@ -10,7 +10,7 @@ description:
   - Reads the saleable SKU catalogue (C(GET /v1/instances/sku?type=0), general cloud terminal SKUs) and flattens it
     into one dict per region and SKU, ready to use as the SKU, bandwidth SKU and region of new instances.
 author:
-  - koophone.cloud contributors
+  - koophone.cloud maintainers (@koophone)
 options:
   region:
     description:

@@ -80,7 +80,10 @@ def run_playbook(emulator, tmp_path):
         environment.update(TOKEN if credentials is None else credentials)
         environment.update(env or {})
         variables = dict(output_dir=str(tmp_path), emulator_url=emulator.url, **(extra_vars or {}))
-        command = [ANSIBLE_PLAYBOOK, os.path.join(PLAYBOOKS, playbook), "-e", json.dumps(variables)] + list(args)
+        # A vars file, not the command line: ansible-playbook -vvvv echoes its own argv.
+        vars_file = tmp_path / "extra_vars.json"
+        vars_file.write_text(json.dumps(variables))
+        command = [ANSIBLE_PLAYBOOK, os.path.join(PLAYBOOKS, playbook), "-e", "@%s" % vars_file] + list(args)
         completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600, check=False)
         outcome = PlaybookRun(completed, str(tmp_path))
         assert outcome.rc == expect_rc, outcome

@@ -1,0 +1,195 @@
+"""Every emulator setting, declared once.
+
+The same table drives the command line (``--rate-5xx 0.1``) and the control API
+(``POST /_emulator/config {"rate_5xx": 0.1}``), so a setting can never exist in one and not
+the other. Only host, port and ready_file are fixed once the server listens.
+"""
+
+import argparse
+import dataclasses
+from dataclasses import dataclass, field
+
+PAGING_FIELDS = ("data", "top", "both")
+INSTALL_RESPONSES = ("data", "nested")
+FAULT_KINDS = ("5xx", "drop", "lost", "429", "expire")
+
+# The IAM password login is logged and faulted under this name (the collection uses it too).
+IAM_OPERATION = "KeystoneCreateUserTokenByPassword"
+
+
+def _opt(flag, help, kind=None, choices=None, runtime=True):
+    return {"flag": flag, "help": help, "kind": kind, "choices": choices, "runtime": runtime}
+
+
+@dataclass
+class Settings:
+    host: str = field(default="127.0.0.1", metadata=_opt("--host", "address to listen on", runtime=False))
+    port: int = field(default=8780, metadata=_opt("--port", "port to listen on (0: any free port)", runtime=False))
+    ready_file: str = field(
+        default="", metadata=_opt("--ready-file", "write {url, port} JSON here once listening", runtime=False)
+    )
+    instances: int = field(default=20, metadata=_opt("--instances", "size of the seeded fleet"))
+    seed: int = field(default=1, metadata=_opt("--seed", "seed of every random choice"))
+    mix: bool = field(default=False, metadata=_opt("--mix", "seed a realistic mix of states instead of all running"))
+    capacity: int = field(default=20000, metadata=_opt("--capacity", "fleet size above which create is out of stock"))
+    latency_ms: float = field(default=0.0, metadata=_opt("--latency-ms", "delay before handling each API request"))
+    rate_5xx: float = field(default=0.0, metadata=_opt("--rate-5xx", "share of requests answered 500/502/503"))
+    rate_drop: float = field(default=0.0, metadata=_opt("--rate-drop", "share closed unanswered, not applied"))
+    rate_lost: float = field(default=0.0, metadata=_opt("--rate-lost", "share applied, then closed unanswered"))
+    rate_429: float = field(default=0.0, metadata=_opt("--rate-429", "share answered 429 (throttled)"))
+    retry_after: int = field(default=1, metadata=_opt("--retry-after", "Retry-After seconds sent with 429"))
+    throttle_rps: float = field(
+        default=0.0, metadata=_opt("--throttle-rps", "token bucket: answer 429 above this many requests/s (0: off)")
+    )
+    fault_operations: list = field(
+        default_factory=list,
+        metadata=_opt(
+            "--fault-operations",
+            "comma-separated operationIds that faults and latency apply to (default: the 21 KooPhone operations)",
+            kind="list",
+        ),
+    )
+    script: list = field(default_factory=list, metadata=_opt(None, "queued exact faults (control API only)"))
+    token_ttl: int = field(default=86400, metadata=_opt("--token-ttl", "lifetime of issued IAM tokens, seconds"))
+    task_seconds: float = field(default=0.5, metadata=_opt("--task-seconds", "how long async tasks take"))
+    boot_seconds: float = field(default=1.0, metadata=_opt("--boot-seconds", "how long starting -> running takes"))
+    paging_fields: str = field(
+        default="data",
+        metadata=_opt("--paging-fields", "where batch-query puts page_no/page_size/total_count", choices=PAGING_FIELDS),
+    )
+    install_response: str = field(
+        default="data",
+        metadata=_opt(
+            "--install-response", "app/install answers data.{...} or data.data.{...}", choices=INSTALL_RESPONSES
+        ),
+    )
+    app_list: bool = field(default=True, metadata=_opt("--no-app-list", "answer ListInstanceApp with 404", kind="off"))
+    quiet: bool = field(default=False, metadata=_opt("--quiet", "no per-request lines on stderr"))
+    iam_user: str = field(default="demo", metadata=_opt("--iam-user", "IAM user name"))
+    iam_password: str = field(default="demo-password", metadata=_opt("--iam-password", "IAM user password"))
+    iam_domain: str = field(default="demo-domain", metadata=_opt("--iam-domain", "IAM domain (account) name"))
+    project_name: str = field(default="cn-north-4", metadata=_opt("--project-name", "project name"))
+    project_id: str = field(default="0a1b2c3d4e5f60718293a4b5c6d7e8f9", metadata=_opt("--project-id", "project id"))
+    access_key: str = field(default="KOOPHONEDEMOAK00001", metadata=_opt("--access-key", "AK for AK/SK signing"))
+    secret_key: str = field(
+        default="koophone-demo-secret-key-000000000000000", metadata=_opt("--secret-key", "SK for AK/SK signing")
+    )
+    security_token: str = field(
+        default="", metadata=_opt("--security-token", "if set, AK/SK requests must carry this X-Security-Token")
+    )
+    static_token: str = field(default="demo-token", metadata=_opt("--static-token", "X-Auth-Token that never expires"))
+
+    def public(self):
+        return dataclasses.asdict(self)
+
+    def update(self, changes):
+        """Apply control-API changes after checking every one of them; raise ValueError naming the bad key."""
+        known = {f.name: f for f in dataclasses.fields(self)}
+        coerced = {}
+        for raw_key, value in changes.items():
+            key = raw_key.replace("-", "_")
+            spec = known.get(key)
+            if spec is None:
+                raise ValueError("unknown setting %r" % raw_key)
+            if not spec.metadata["runtime"]:
+                raise ValueError("%s cannot change while the server runs" % key)
+            coerced[key] = _coerce(spec, value)
+        for key, value in coerced.items():
+            setattr(self, key, value)
+
+
+def _coerce(spec, value):
+    name, kind = spec.name, spec.type
+    if name == "script":
+        return check_script(value)
+    if spec.metadata["kind"] == "list":
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ValueError("%s must be a list of operation names" % name)
+        return value
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise ValueError("%s must be true or false" % name)
+    if kind in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ValueError("%s must be a number" % name)
+        try:
+            number = kind(value)
+        except ValueError:
+            raise ValueError("%s must be a number" % name) from None
+        if number < 0 or (name.startswith("rate_") and number > 1):
+            raise ValueError("%s is out of range" % name)
+        return number
+    if not isinstance(value, str):
+        raise ValueError("%s must be a string" % name)
+    choices = spec.metadata["choices"]
+    if choices and value not in choices:
+        raise ValueError("%s must be one of %s" % (name, ", ".join(choices)))
+    return value
+
+
+def check_script(script):
+    """A fault script is a list of {"operation": name or "*", "fault": kind, "times": n, "status": code}."""
+    if not isinstance(script, list):
+        raise ValueError("script must be a list")
+    checked = []
+    for entry in script:
+        if not isinstance(entry, dict) or entry.get("fault") not in FAULT_KINDS:
+            raise ValueError("each script entry needs fault: one of %s" % ", ".join(FAULT_KINDS))
+        times = entry.get("times", 1)
+        if not isinstance(times, int) or isinstance(times, bool) or times < 1:
+            raise ValueError("script times must be a positive integer")
+        status = entry.get("status")
+        if status is not None and status not in (500, 502, 503, 504):
+            raise ValueError("script status must be 500, 502, 503 or 504")
+        checked.append(
+            {"operation": entry.get("operation") or "*", "fault": entry["fault"], "times": times, "status": status}
+        )
+    return checked
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="koophone-emulator",
+        description="A stateful, offline emulator of the KooPhone API (see docs/emulator.md).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    for spec in dataclasses.fields(Settings):
+        meta = spec.metadata
+        if meta["flag"] is None:
+            continue
+        dest = spec.name
+        if meta["kind"] == "off":
+            parser.add_argument(meta["flag"], dest=dest, action="store_false", help=meta["help"])
+        elif spec.type is bool:
+            parser.add_argument(meta["flag"], dest=dest, action="store_true", help=meta["help"])
+        elif meta["kind"] == "list":
+            parser.add_argument(meta["flag"], dest=dest, default=[], type=_split_list, help=meta["help"])
+        else:
+            parser.add_argument(
+                meta["flag"],
+                dest=dest,
+                type=spec.type,
+                choices=meta["choices"],
+                default=spec.default,
+                help=meta["help"],
+            )
+    return parser
+
+
+def _split_list(text):
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def settings_from_args(argv=None):
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    for spec in dataclasses.fields(Settings):
+        if hasattr(args, spec.name):
+            setattr(settings, spec.name, getattr(args, spec.name))
+    for name in ("rate_5xx", "rate_drop", "rate_lost", "rate_429"):
+        if not 0 <= getattr(settings, name) <= 1:
+            build_parser().error("--%s must be between 0 and 1" % name.replace("_", "-"))
+    return settings
