@@ -64,8 +64,9 @@ def check_tuning(params):
 class KooPhoneModule:
     """An AnsibleModule with the common options, a lazily built client and error handling.
 
-    A module builds one, validates its own options, then calls ``run(function)``; ``function``
-    receives this object and returns the result dict.
+    A module builds one, then calls ``run(function, validate)``: its own option checks run
+    before the client exists, so bad input never sends a request; ``function`` receives this
+    object and returns the result dict.
     """
 
     def __init__(self, argument_spec, **kwargs):
@@ -87,8 +88,11 @@ class KooPhoneModule:
     def fail_invalid(self, error):
         self.module.fail_json(msg="Invalid option %s" % error, option=error.option)
 
-    def run(self, function):
+    def run(self, function, validate=None):
+        """Validate the options (``validate(params)`` raises InvalidOption), then run ``function``."""
         try:
+            if validate is not None:
+                validate(self.params)
             check_tuning(self.params)
             # Build the client (and so check the credentials) before any work starts.
             self.client  # noqa: B018  pylint: disable=pointless-statement

@@ -13,6 +13,24 @@ BACKUP_STATUS = {0: "preparing", 1: "executing", 2: "successful", 3: "failed", 4
 RESTORE_STATUS = BACKUP_STATUS
 # batch-query-status: the function text's 0-5 enum, which the API Explorer confirms (DIFF, contradiction 1).
 CLOUD_STATUS = RUNNING_STATUS
+# prepare (§4.3.1 InstanceStatus) and prepare-progress (§4.3.2); both sources agree.
+PREPARE_STATUS = {
+    0: "ready",
+    1: "to_be_restored",
+    2: "to_be_assigned",
+    3: "backing_up",
+    4: "resetting",
+    5: "restarting",
+    6: "offline",
+    7: "replacing",
+    8: "restoring_after_expiry",
+    9: "restore_after_expiry_failed",
+    10: "maintaining",
+}
+PREPARE_PROGRESS_STATUS = {0: "ready", 1: "queuing", 2: "restoring_or_offline", 3: "backing_up", -1: "failed"}
+# tasks/{task_id} jobs (ExecuteJob.json): commands use 1/2/-1, app installs 0-3 (DIFF, contradiction 14).
+# sync-command's CmdResult uses the command numbers too.
+JOB_STATUS = {0: "not_started", 1: "running", 2: "succeeded", 3: "failed", -1: "failed"}
 
 INSTANCE_FIELDS = {
     "running_status": RUNNING_STATUS,

@@ -304,11 +304,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        validate(kp.params)
-    except InvalidOption as error:
-        kp.fail_invalid(error)
-    kp.run(run)
+    kp.run(run, validate=validate)
 
 
 if __name__ == "__main__":

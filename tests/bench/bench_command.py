@@ -1,0 +1,244 @@
+"""koophone_command at fleet scale: one module call vs once per host vs a plain uri loop.
+
+Runs the same command (``getprop ro.build.version.release``) on 100 and 1,000 emulator phones with
+50 ms injected latency, as whole ``ansible-playbook`` runs, three ways:
+
+1. ``one call``: koophone_command once for all phones (default mode async, waits for the jobs), and
+   the same with ``mode: sync``;
+2. ``per host``: a play over N inventory hosts (connection local, ``--forks``), koophone_command once
+   per host with that host's id, in its quickest form (``mode: sync``: no job to wait for);
+3. ``uri loop``: ``ansible.builtin.uri`` POSTing sync-command once per phone, in a loop.
+
+For each it prints the HTTP requests the emulator logged (by operation), the wall time of the whole
+``ansible-playbook`` run, and the ratios to the one-call way. The naive ways at 1,000 phones take
+minutes (about 0.85 s per phone for the uri loop); unless ``--full`` is given they run on the first
+``--sample`` phones and the 1,000-phone figures are extrapolated linearly (marked ``~``): their cost
+is per phone, so the per-phone time measured on the sample holds.
+
+Figures only; nothing here passes or fails. A shared 2-core machine makes timings noisy.
+
+Run: .venv/bin/python tests/bench/bench_command.py [--sizes 100,1000] [--latency-ms 50] [--forks 10]
+     [--sample 100] [--full]
+"""
+
+import argparse
+import collections
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "emulator"))
+COLLECTIONS_ROOT = os.path.join(REPO, ".build", "collections")
+_LINK = os.path.join(COLLECTIONS_ROOT, "ansible_collections", "koophone", "cloud")
+if not os.path.islink(_LINK) and not os.path.isdir(_LINK):
+    os.makedirs(os.path.dirname(_LINK), exist_ok=True)
+    os.symlink(REPO, _LINK)
+
+from koophone_emulator.launcher import start_emulator  # noqa: E402
+
+BIN = os.path.dirname(sys.executable)
+COMMAND = "getprop ro.build.version.release"
+TOKEN = "demo-token"
+
+ONE_CALL = """---
+- name: One module call for every phone
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Run the command on all phones
+      koophone.cloud.koophone_command:
+        instance_ids: "{{ ids }}"
+        command: "%(command)s"
+        mode: "{{ mode }}"
+      register: out
+
+    - name: Every phone answered
+      ansible.builtin.assert:
+        that:
+          - out.results | length == ids | length
+          - out.failed_instance_ids == []
+        quiet: true
+""" % {"command": COMMAND}
+
+PER_HOST = """---
+- name: The module once per host
+  hosts: phones
+  gather_facts: false
+  tasks:
+    - name: Run the command on this host's phone
+      koophone.cloud.koophone_command:
+        instance_ids: ["{{ koophone_instance_id }}"]
+        command: "%(command)s"
+        mode: sync
+      register: out
+
+    - name: The phone answered
+      ansible.builtin.assert:
+        that:
+          - not out.results[0].failed
+        quiet: true
+""" % {"command": COMMAND}
+
+URI_LOOP = """---
+- name: A plain uri loop, one sync-command per phone
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: POST sync-command for each phone
+      ansible.builtin.uri:
+        url: "{{ endpoint }}/v1/instances/sync-command"
+        method: POST
+        body_format: json
+        body:
+          command: "%(command)s"
+          instance_ids: ["{{ item }}"]
+        headers:
+          X-Auth-Token: "{{ token }}"
+          x-request-id: "bench-{{ item }}"
+        return_content: true
+      loop: "{{ ids }}"
+      register: out
+
+    - name: Every phone answered
+      ansible.builtin.assert:
+        that:
+          - out.results | map(attribute='json') | map(attribute='error_code') | unique == ['0']
+        quiet: true
+""" % {"command": COMMAND}
+
+
+def environment(emulator):
+    env = dict(os.environ)
+    for name in list(env):
+        if name.startswith(("KOOPHONE_", "HUAWEICLOUD_SDK_", "ANSIBLE_")):
+            del env[name]
+    env.update(
+        ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_ROOT,
+        ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+        ANSIBLE_LOCALHOST_WARNING="false",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+        ANSIBLE_HOST_KEY_CHECKING="false",
+        ANSIBLE_NOCOLOR="1",
+        KOOPHONE_ENDPOINT=emulator.url,
+        KOOPHONE_AUTH_TOKEN=TOKEN,
+    )
+    return env
+
+
+def play(emulator, workdir, playbook_text, variables, inventory=None, forks=None):
+    """Run one playbook; return (wall seconds, requests by operation)."""
+    playbook = os.path.join(workdir, "play.yml")
+    with open(playbook, "w") as handle:
+        handle.write(playbook_text)
+    vars_file = os.path.join(workdir, "vars.json")
+    with open(vars_file, "w") as handle:
+        json.dump(dict(variables, endpoint=emulator.url, token=TOKEN), handle)
+    command = [os.path.join(BIN, "ansible-playbook"), playbook, "-e", "@" + vars_file]
+    if inventory:
+        command += ["-i", inventory]
+    if forks:
+        command += ["--forks", str(forks)]
+    emulator.clear_log()
+    started = time.perf_counter()
+    completed = subprocess.run(command, env=environment(emulator), capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if completed.returncode != 0:
+        sys.exit("ansible-playbook failed:\n%s\n%s" % (completed.stdout[-4000:], completed.stderr[-2000:]))
+    counts = collections.Counter(entry["operation"] for entry in emulator.log() if entry["operation"])
+    return elapsed, counts
+
+
+def write_inventory(workdir, ids):
+    path = os.path.join(workdir, "phones.yml")
+    with open(path, "w") as handle:
+        handle.write("phones:\n  hosts:\n")
+        for number, instance_id in enumerate(ids):
+            handle.write("    phone-%05d: {koophone_instance_id: %s}\n" % (number, instance_id))
+        handle.write("  vars:\n    ansible_connection: local\n")
+    return path
+
+
+class Row:
+    def __init__(self, label, seconds, counts, measured_on, size):
+        self.label = label
+        self.measured_on = measured_on
+        scale = float(size) / measured_on
+        self.seconds = seconds if measured_on == size else seconds * scale
+        self.requests = dict((op, int(round(n * scale))) for op, n in counts.items())
+        self.extrapolated = measured_on != size
+
+    def describe(self, baseline):
+        mark = "~" if self.extrapolated else " "
+        requests = ", ".join("%s %d" % (op, n) for op, n in sorted(self.requests.items()))
+        ratio = self.seconds / baseline.seconds
+        note = " (from %d phones)" % self.measured_on if self.extrapolated else ""
+        return "  %-28s %s%8.1f s  x%-7.1f %6d requests: %s%s" % (
+            self.label,
+            mark,
+            self.seconds,
+            ratio,
+            sum(self.requests.values()),
+            requests,
+            note,
+        )
+
+
+def bench_size(emulator, workdir, all_ids, size, options):
+    ids = all_ids[:size]
+    naive_size = size if options.full else min(size, options.sample)
+    rows = []
+    seconds, counts = play(emulator, workdir, ONE_CALL, {"ids": ids, "mode": "async"})
+    rows.append(Row("one call (async, default)", seconds, counts, size, size))
+    seconds, counts = play(emulator, workdir, ONE_CALL, {"ids": ids, "mode": "sync"})
+    rows.append(Row("one call (sync)", seconds, counts, size, size))
+    inventory = write_inventory(workdir, ids[:naive_size])
+    seconds, counts = play(emulator, workdir, PER_HOST, {}, inventory=inventory, forks=options.forks)
+    rows.append(Row("once per host (forks %d)" % options.forks, seconds, counts, naive_size, size))
+    seconds, counts = play(emulator, workdir, URI_LOOP, {"ids": ids[:naive_size]})
+    rows.append(Row("uri loop", seconds, counts, naive_size, size))
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,1000")
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--forks", type=int, default=10)
+    parser.add_argument("--sample", type=int, default=100, help="phones the naive ways run on when not --full")
+    parser.add_argument("--full", action="store_true", help="run the naive ways on every phone (takes minutes)")
+    options = parser.parse_args()
+    sizes = [int(size) for size in options.sizes.split(",")]
+
+    with start_emulator("--instances", max(sizes), "--quiet", latency_ms=options.latency_ms) as emulator:
+        all_ids = [item["instance_id"] for item in emulator.instances()]
+        print(
+            "koophone_command: %r on N phones, %d ms latency per request, whole ansible-playbook runs"
+            % (COMMAND, options.latency_ms)
+        )
+        print("(ratio = wall time / one call's; ~ = extrapolated per phone from a sample)\n")
+        with tempfile.TemporaryDirectory(prefix="bench-command-") as workdir:
+            for size in sizes:
+                rows = bench_size(emulator, workdir, all_ids, size, options)
+                print("N = %d" % size)
+                for row in rows:
+                    print(row.describe(rows[0]))
+                baseline, per_host = rows[0], rows[2]
+                print(
+                    "  one call vs once per host: %.1fx faster, %d vs %d submit requests (+ %d polls)\n"
+                    % (
+                        per_host.seconds / baseline.seconds,
+                        baseline.requests.get("AsyncInvokeInstance", 0),
+                        per_host.requests.get("SyncInvokeInstance", 0),
+                        baseline.requests.get("ExecuteJob", 0),
+                    )
+                )
+
+
+if __name__ == "__main__":
+    main()
