@@ -143,57 +143,7 @@ band_sku_id:
 """
 
 from ansible_collections.koophone.cloud.plugins.module_utils.module import KooPhoneModule
-
-CHARGE_MODES = {0: "prepaid", 1: "pay_per_use", 2: "both"}
-
-
-def parse_band_sizes(text):
-    sizes = []
-    for part in ("%s" % (text or "")).split(","):
-        part = part.strip()
-        if part:
-            try:
-                sizes.append(int(float(part)))
-            except ValueError:
-                continue
-    return sizes
-
-
-def flatten(catalogue):
-    """The nested region → SKU → pool catalogue as one flat dict per region and SKU."""
-    skus = []
-    for region in catalogue.get("skuSpecResponseList") or []:
-        for sku in region.get("skuResponses") or []:
-            pools = [
-                {
-                    "version": pool.get("version"),
-                    "res_pool_id": pool.get("resPoolId"),
-                    "id": None if pool.get("id") is None else "%s" % pool.get("id"),
-                    "network": pool.get("network"),
-                    "enable": pool.get("enable", True) is not False,
-                }
-                for pool in (sku.get("poolInfo") or {}).get("aosp") or []
-            ]
-            charge_mode = sku.get("chargeMode")
-            skus.append(
-                {
-                    "region_id": region.get("regionId"),
-                    "sku_id": sku.get("cbcSkuId") or sku.get("cbcSkuld"),
-                    "sku_type": sku.get("type"),
-                    "name": sku.get("name"),
-                    "calc_spec": sku.get("calcSpec"),
-                    "storage_spec": sku.get("storageSpec"),
-                    "spec_desc": sku.get("specDesc"),
-                    "band_sizes": parse_band_sizes(sku.get("bandSize")),
-                    "charge_mode": charge_mode,
-                    "charge_mode_name": CHARGE_MODES.get(charge_mode, "unknown"),
-                    "max_resolution": sku.get("maxResolution"),
-                    "resource_size": None if sku.get("resourceSize") is None else "%s" % sku.get("resourceSize"),
-                    "os_versions": sorted(set(p["version"] for p in pools if p["enable"] and p["version"])),
-                    "pools": pools,
-                }
-            )
-    return skus
+from ansible_collections.koophone.cloud.plugins.module_utils.skus import read_catalogue
 
 
 def matches(sku, params):
@@ -205,11 +155,9 @@ def matches(sku, params):
 
 
 def run(kp):
-    answer = kp.client.call("BatchShowSku", query={"type": "0"})
-    catalogue = answer.get("data") or {}
-    band_info = catalogue.get("bandInfo") or {}
-    skus = [sku for sku in flatten(catalogue) if matches(sku, kp.params)]
-    return {"changed": False, "skus": skus, "band_sku_id": band_info.get("cbcSkuId") or band_info.get("cbcSkuld")}
+    catalogue, band_sku_id = read_catalogue(kp.client)
+    skus = [sku for sku in catalogue if matches(sku, kp.params)]
+    return {"changed": False, "skus": skus, "band_sku_id": band_sku_id}
 
 
 def main():
