@@ -1,0 +1,513 @@
+# Copyright: (c) 2026, koophone.cloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What koophone_app needs: find installed apps, install (app/install + task polling), uninstall.
+
+Installed versions come from ``GET /v1/instances/{id}/app-list`` (ListInstanceApp, paged by 200),
+or, where the service does not offer it, from two shell commands through sync-command:
+``pm list packages NAME`` (is it there?) and ``dumpsys package NAME | grep versionName`` (which
+version?). Uninstalls are ``pm uninstall NAME`` through sync-command. The commands are sent with
+the shared client directly (one request per 100 instances); this file does not depend on
+koophone_command.
+
+app/install and sync-command are not safe to repeat: when an answer is lost, this code re-reads
+what is installed before it decides anything, and an "already exists" answer (62005) to a
+re-sent install counts as installed.
+"""
+
+import re
+from urllib.parse import unquote, urlsplit
+
+from ansible_collections.koophone.cloud.plugins.module_utils import operations, statuses
+from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption, KooPhoneError
+
+# Android package names: dot-separated segments, each a letter followed by letters, digits or _.
+# Checked before use, so the name is safe inside the shell commands below.
+PACKAGE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
+MAX_NAME_LENGTH = 100  # object_name, file_name and object_version (reference §4.4.1)
+MAX_URL_LENGTH = 2000
+MAX_MD5_LENGTH = 200
+MAX_SIZE_MB = 2048  # 62015: "exceeds the limit of 2G"
+BIZ_TYPE = "apk"  # the only package type the service installs
+CONTENT_TYPE = "application/octet-stream"  # the only transfer the service offers (OBS download)
+
+# How long a lost install answer is given to show up in the installed apps before the install is
+# sent again (bounded by wait_timeout). Installs the emulator runs take about a second.
+LOST_ANSWER_GRACE_SECONDS = 30
+# A read command (pm list packages, dumpsys) whose answer was lost is simply sent again.
+READ_ATTEMPTS = 3
+# An install or uninstall chunk is sent at most this often (first send + re-sends after re-reads).
+WRITE_ATTEMPTS = 3
+
+# The service's install errors (reference §4.4.1 and §6.2), as users should read them.
+ERROR_TEXT = {
+    "1001": "no permission for the instance, or it does not exist",
+    "3008": "fast_install must be 0 or 1",
+    "3009": "the instance was not found (query phoneId error)",
+    "62005": "the package already exists on the instance at this version",
+    "62006": "the package size must be a number",
+    "62010": "the instance is abnormal or not running",
+    "62015": "the package is larger than the 2 GB limit",
+    "62016": "the tenant's uploaded packages exceed the total limit (1 TB)",
+    "62017": "the download failed; check url",
+    "62019": "the installation failed",
+    "62020": "version conflict: the instance has another (usually newer) version; use force to replace it",
+    "62021": "not enough space on the instance",
+    "9999": "internal service error",
+}
+
+DUMPSYS_VERSION = re.compile(r"versionName=(\S*)")
+
+
+# ---------------------------------------------------------------- validation
+
+
+def check_package(option, name):
+    if not name or len(name) > MAX_NAME_LENGTH or not PACKAGE_NAME.match(name):
+        raise InvalidOption(
+            option,
+            "%r is not an Android package name (letters, digits and _ in dot-separated segments that start with a "
+            "letter, at most %d characters)" % (name, MAX_NAME_LENGTH),
+        )
+    return name
+
+
+def check_text(option, value, maximum):
+    if value is None or not ("%s" % value).strip():
+        raise InvalidOption(option, "must not be empty")
+    if len(value) > maximum:
+        raise InvalidOption(option, "is %d characters long; the API allows at most %d" % (len(value), maximum))
+    return value
+
+
+def check_url(option, url):
+    check_text(option, url, MAX_URL_LENGTH)
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.netloc:
+        raise InvalidOption(option, "must be an https:// URL (the service downloads the package from OBS)")
+    return url
+
+
+def default_file_name(url):
+    """The URL path's last segment, decoded: what the package file is called."""
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+
+
+def check_size(option, size_mb):
+    if size_mb is None or not 0 < size_mb <= MAX_SIZE_MB:
+        raise InvalidOption(option, "is %s; it must be more than 0 and at most %d (MB)" % (size_mb, MAX_SIZE_MB))
+    return size_mb
+
+
+def size_text(size_mb):
+    """object_size is typed String in both sources: send "120", or "120.5"."""
+    return ("%.3f" % size_mb).rstrip("0").rstrip(".")
+
+
+# ---------------------------------------------------------------- errors per instance
+
+
+def code_number(code):
+    """'KOOPHONE.API.62017' -> '62017'; other codes unchanged."""
+    text = "%s" % (code or "")
+    return text.rsplit(".", 1)[-1] if text.upper().startswith(("KOOPHONE.API.", "KPAPI.")) else text
+
+
+def failure(error_code, error_msg, what=None):
+    """A per-instance failure: the service's code and message, and a sentence a user can act on."""
+    explained = ERROR_TEXT.get(code_number(error_code))
+    text = explained or error_msg or "failed"
+    if explained and error_msg and error_msg.rstrip(".").lower() not in explained.lower():
+        text = "%s (%s)" % (explained, error_msg)
+    if error_code:
+        text = "%s [%s]" % (text, error_code)
+    return {"error_code": error_code, "error_msg": error_msg, "msg": "%s: %s" % (what, text) if what else text}
+
+
+def failure_of(error, what=None):
+    """A per-instance failure from a KooPhoneError of a whole request (operation, status and x-request-id kept)."""
+    entry = failure(error.error_code, error.error_msg or error.message, what)
+    details = ["operation=%s" % error.operation] if error.operation else []
+    if error.status is not None:
+        details.append("http_status=%s" % error.status)
+    if error.request_id:
+        details.append("x-request-id=%s" % error.request_id)
+    if details:
+        entry["msg"] += " (%s)" % ", ".join(details)
+    return entry
+
+
+def is_code(error, number):
+    return code_number(getattr(error, "error_code", None)) == number
+
+
+def not_offered(error):
+    """True when the service has no ListInstanceApp (the gateway answers 404 APIGW.0101)."""
+    return error.status == 404 or (error.error_code or "").upper() == "APIGW.0101"
+
+
+# ---------------------------------------------------------------- commands through sync-command
+
+
+def run_command(client, ids, command, repeat_lost=False):
+    """Run ``command`` on ``ids`` (one sync-command per 100); return ({id: CmdResult}, {id: failure}, lost_ids).
+
+    ``lost_ids`` are the instances of chunks whose answer was lost: whether the command ran there is
+    unknown. With ``repeat_lost`` (read-only commands) such chunks are simply sent again.
+    """
+    results, failures, lost = {}, {}, []
+    pending = list(ids)
+    attempts = READ_ATTEMPTS if repeat_lost else 1
+    for attempt in range(attempts):
+        retry = []
+        chunks = client.call_batched(
+            "SyncInvokeInstance", pending, lambda chunk: {"command": command, "instance_ids": chunk}
+        )
+        for chunk in chunks:
+            if chunk.failed:
+                if chunk.error.maybe_applied and attempt + 1 < attempts:
+                    retry.extend(chunk.ids)
+                elif chunk.error.maybe_applied:
+                    lost.extend(chunk.ids)
+                else:
+                    for instance_id in chunk.ids:
+                        failures[instance_id] = failure_of(chunk.error, "sync-command %r" % command)
+                continue
+            for entry in ((chunk.answer.get("data") or {}).get("cmd_results")) or []:
+                if entry.get("instance_id") in chunk.ids:
+                    results[entry["instance_id"]] = entry
+            for instance_id in chunk.ids:
+                if instance_id not in results:
+                    failures[instance_id] = failure(None, None, "sync-command %r returned no result" % command)
+        if not retry:
+            break
+        pending = retry
+    if repeat_lost:
+        for instance_id in lost:
+            failures[instance_id] = failure(None, None, "the answer to sync-command %r was lost" % command)
+        lost = []
+    return results, failures, lost
+
+
+def succeeded(entry):
+    try:
+        return int(entry.get("status")) == 2
+    except (TypeError, ValueError):
+        return False
+
+
+# ---------------------------------------------------------------- installed versions
+
+
+class InstalledApps:
+    """Reads which version of one package each instance has (None: not installed).
+
+    ``source`` is ``app_list``, ``command`` or ``auto`` (app-list; commands where the service
+    does not offer app-list, decided on the first read).
+    """
+
+    def __init__(self, client, package, source="auto"):
+        self.client = client
+        self.package = package
+        self.source = source
+
+    def read(self, ids):
+        """({id: version or None}, {id: failure}) for ``ids``."""
+        ids = list(ids)
+        if not ids:
+            return {}, {}
+        if self.source == "command":
+            return self._read_by_command(ids)
+        versions, failures = {}, {}
+        if self.source == "auto":
+            # One instance first: its answer says whether the service offers app-list at all.
+            first, ids = ids[0], ids[1:]
+            try:
+                versions[first] = self._app_list_version(first)
+            except KooPhoneError as error:
+                if not_offered(error):
+                    self.source = "command"
+                    return self._read_by_command([first] + ids)
+                failures[first] = failure_of(error, "reading the installed apps")
+            self.source = "app_list"
+        for instance_id, (version, error) in zip(ids, self.client.map_concurrently(self._app_list_version, ids)):
+            if error is None:
+                versions[instance_id] = version
+            else:
+                failures[instance_id] = failure_of(error, "reading the installed apps")
+        return versions, failures
+
+    def _app_list_version(self, instance_id):
+        apps = self.client.list_all(
+            "ListInstanceApp",
+            None,
+            operations.LIST_INSTANCE_APPS_PAGE_SIZE[1],
+            path_params={"instance_id": instance_id},
+            key="app_pkg",
+        )
+        for app in apps:
+            if app.get("app_pkg") == self.package:
+                version = app.get("app_version")
+                return "" if version is None else "%s" % version
+        return None
+
+    def _read_by_command(self, ids):
+        listed, failures, _lost = run_command(self.client, ids, "pm list packages %s" % self.package, repeat_lost=True)
+        versions, present = {}, []
+        for instance_id in ids:
+            entry = listed.get(instance_id)
+            if entry is None:
+                continue
+            if not succeeded(entry):
+                failures[instance_id] = failure(
+                    entry.get("error_code"), entry.get("error_msg"), "pm list packages failed"
+                )
+                continue
+            lines = [line.strip() for line in (entry.get("execute_msg") or "").splitlines()]
+            if "package:%s" % self.package in lines:
+                present.append(instance_id)
+            else:
+                versions[instance_id] = None
+        if present:
+            # grep exits 1 (a failed command) when there is no versionName line; the package is there anyway.
+            shown, failed, _lost = run_command(
+                self.client, present, "dumpsys package %s | grep versionName" % self.package, repeat_lost=True
+            )
+            failures.update(failed)
+            for instance_id in present:
+                if instance_id in shown:
+                    match = DUMPSYS_VERSION.search(shown[instance_id].get("execute_msg") or "")
+                    versions[instance_id] = match.group(1) if match else ""
+        return versions, failures
+
+    def wait_for(self, ids, version, timeout):
+        """Re-read ``ids`` until all have ``version`` or ``timeout`` passes; return the last reading."""
+        if timeout <= 0:
+            return self.read(ids)
+
+        def done(reading):
+            versions, failures = reading
+            return not failures and all(versions.get(instance_id) == version for instance_id in ids)
+
+        return self.client.poll(lambda: self.read(ids), done, timeout, interval=1.0, max_interval=3.0)[1]
+
+
+# ---------------------------------------------------------------- uninstall
+
+
+def uninstall(client, installed, ids):
+    """``pm uninstall`` where ``ids`` have the package; return ({id: True}, {id: failure}).
+
+    A chunk whose answer was lost is re-read: where the package is gone it counts as removed,
+    where it is still there the uninstall is sent again (at most WRITE_ATTEMPTS sends).
+    """
+    removed, failures = {}, {}
+    pending = list(ids)
+    command = "pm uninstall %s" % installed.package
+    for attempt in range(WRITE_ATTEMPTS):
+        results, failed, lost = run_command(client, pending, command)
+        failures.update(dict((i, dict(f, msg="uninstall: " + f["msg"])) for i, f in failed.items()))
+        for instance_id, entry in results.items():
+            output = (entry.get("execute_msg") or "").strip()
+            if succeeded(entry) and "Failure" not in output:
+                removed[instance_id] = True
+            else:
+                failures[instance_id] = failure(
+                    entry.get("error_code"),
+                    output or entry.get("error_msg"),
+                    "pm uninstall %s failed" % installed.package,
+                )
+        if not lost:
+            break
+        versions, unreadable = installed.read(lost)
+        failures.update(unreadable)
+        pending = []
+        for instance_id in lost:
+            if instance_id in unreadable:
+                continue
+            if versions.get(instance_id) is None:
+                removed[instance_id] = True
+            elif attempt + 1 < WRITE_ATTEMPTS:
+                pending.append(instance_id)
+            else:
+                failures[instance_id] = failure(
+                    None, None, "uninstall: the answers were lost %d times" % WRITE_ATTEMPTS
+                )
+        if not pending:
+            break
+    return removed, failures
+
+
+# ---------------------------------------------------------------- install
+
+
+def install_body(params, file_name, ids):
+    return {
+        "fast_install": "1" if params["fast_install"] else "0",
+        "object_name": params["name"],
+        "file_name": file_name,
+        "object_version": params["version"],
+        "object_size": size_text(params["size_mb"]),
+        "biz_type": BIZ_TYPE,
+        "content_type": CONTENT_TYPE,
+        "content_md5": params["md5"],
+        "install_package_url": params["url"],
+        "instance_id_list": ids,
+    }
+
+
+def task_of(answer):
+    """(task_id, {instance_id: job_id}) from ``data.{task_id,cmd_jobs}`` or the reference's ``data.data.{...}``."""
+    data = answer.get("data")
+    if isinstance(data, dict) and "task_id" not in data and isinstance(data.get("data"), dict):
+        data = data["data"]
+    data = data if isinstance(data, dict) else {}
+    jobs = dict(
+        (job.get("instance_id"), job.get("job_id"))
+        for job in data.get("cmd_jobs") or []
+        if isinstance(job, dict) and job.get("instance_id")
+    )
+    return data.get("task_id"), jobs
+
+
+class Installer:
+    """Sends app/install in chunks of 100 (concurrently) and records, per instance, what happened.
+
+    ``submitted``: {id: (task_id, job_id or None)}; ``confirmed``: instances found installed after a
+    lost answer or a 62005, {id: True} when this run's lost request installed it, False when someone
+    else did; ``failures``: {id: failure}.
+    """
+
+    def __init__(self, client, installed, params, file_name):
+        self.client = client
+        self.installed = installed
+        self.params = params
+        self.file_name = file_name
+        self.grace = min(params["wait_timeout"], LOST_ANSWER_GRACE_SECONDS)
+        self.submitted, self.confirmed, self.failures = {}, {}, {}
+        self.task_ids = []
+
+    def install(self, ids):
+        size = operations.get("InstallApp").chunk_size
+        chunks = [list(ids[start : start + size]) for start in range(0, len(ids), size)]
+        for outcome, error in self.client.map_concurrently(self._install_chunk, chunks):
+            if error is not None:  # not expected: _install_chunk catches KooPhoneError itself
+                raise error
+            submitted, confirmed, failures = outcome
+            self.submitted.update(submitted)
+            self.confirmed.update(confirmed)
+            self.failures.update(failures)
+            for task_id, _job in submitted.values():
+                if task_id not in self.task_ids:
+                    self.task_ids.append(task_id)
+
+    def _install_chunk(self, chunk):
+        submitted, confirmed, failures = {}, {}, {}
+        version = self.params["version"]
+        pending, lost_before = list(chunk), False
+        for _attempt in range(WRITE_ATTEMPTS):
+            try:
+                answer = self.client.call("InstallApp", body=install_body(self.params, self.file_name, pending))
+            except KooPhoneError as error:
+                if not (error.maybe_applied or is_code(error, "62005")):
+                    failures.update((i, failure_of(error, "app/install")) for i in pending)
+                    return submitted, confirmed, failures
+                # The request may have been applied, or the package is there after all: look before
+                # sending anything again. A lost answer gets a grace period for its install jobs to
+                # finish; a 62005 is read at once.
+                lost_before = lost_before or error.maybe_applied
+                grace = self.grace if error.maybe_applied else 0
+                versions, unreadable = self.installed.wait_for(pending, version, grace)
+                failures.update(unreadable)
+                found = [i for i in pending if i not in unreadable and versions.get(i) == version]
+                # Found after a lost answer: our request installed it. Found otherwise: someone else did.
+                confirmed.update((i, lost_before) for i in found)
+                still = [i for i in pending if i not in found and i not in unreadable]
+                if is_code(error, "62005") and not found:
+                    failures.update((i, failure_of(error, "app/install")) for i in still)
+                    return submitted, confirmed, failures
+                pending = still
+                if not pending:
+                    return submitted, confirmed, failures
+                continue
+            task_id, jobs = task_of(answer)
+            if not task_id:
+                failures.update((i, failure(None, None, "app/install answered without a task_id")) for i in pending)
+            else:
+                submitted.update((i, (task_id, jobs.get(i))) for i in pending)
+            return submitted, confirmed, failures
+        failures.update(
+            (i, failure(None, None, "app/install: no answer after %d attempts" % WRITE_ATTEMPTS)) for i in pending
+        )
+        return submitted, confirmed, failures
+
+
+# ---------------------------------------------------------------- install tasks
+
+
+def read_jobs(client, task_id):
+    answer = client.call("ExecuteJob", path_params={"task_id": task_id})
+    data = answer.get("data") or {}
+    if "jobs" not in data and isinstance(data.get("data"), dict):
+        data = data["data"]
+    return [job for job in data.get("jobs") or [] if isinstance(job, dict)]
+
+
+def job_status(job):
+    try:
+        return int(job.get("status"))
+    except (TypeError, ValueError):
+        return None
+
+
+def job_finished(job):
+    return job_status(job) in (2, 3, -1)
+
+
+class TaskWatcher:
+    """Polls install tasks (GET /v1/instances/tasks/{task_id}) until every job is finished.
+
+    ``jobs``: {job_id: last job dict}; ``gone``: {task_id: error} for tasks the service does not know
+    (1323); ``errors``: {task_id: the last error reading it}.
+    """
+
+    def __init__(self, client, task_ids):
+        self.client = client
+        self.task_ids = list(task_ids)
+        self.jobs, self.gone, self.errors = {}, {}, {}
+        self.finished_tasks = set()
+
+    def unfinished(self):
+        return [t for t in self.task_ids if t not in self.finished_tasks and t not in self.gone]
+
+    def read_once(self):
+        tasks = self.unfinished()
+        for task_id, (jobs, error) in zip(tasks, self.client.map_concurrently(self._read, tasks)):
+            if error is not None:
+                if is_code(error, "1323"):
+                    self.gone[task_id] = error
+                else:
+                    self.errors[task_id] = error  # transient: read again next round
+                continue
+            self.errors.pop(task_id, None)
+            for job in jobs:
+                self.jobs[job.get("job_id")] = job
+            if jobs and all(job_finished(job) for job in jobs):
+                self.finished_tasks.add(task_id)
+        return self.unfinished()
+
+    def _read(self, task_id):
+        return read_jobs(self.client, task_id)
+
+    def wait(self, timeout):
+        """Poll until no task is unfinished or ``timeout`` passes; return the unfinished task ids."""
+        return self.client.poll(self.read_once, lambda unfinished: not unfinished, timeout)[1]
+
+
+def job_view(job):
+    """The job fields a result shows, with the install status name."""
+    status = job_status(job)
+    return {
+        "job_status": status,
+        "job_status_name": statuses.name_of(statuses.JOB_STATUS, status),
+        "execute_msg": job.get("execute_msg"),
+    }
