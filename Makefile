@@ -25,6 +25,9 @@ lint: venv collection-link
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/ansible-lint --profile production
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/antsibull-changelog lint
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/antsibull-docs lint-collection-docs --plugin-docs \
+	  --validate-collection-refs=all .build/collections/ansible_collections/koophone/cloud
 
 format: venv
 	$(BIN)/ruff check --fix .

@@ -12,7 +12,7 @@ import random
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from email.utils import mktime_tz, parsedate_tz
 from urllib.parse import quote, urlsplit
 
@@ -215,11 +215,18 @@ class KooPhoneClient:
         outcomes = self.map_concurrently(lambda chunk: self.call(operation_name, body=make_body(chunk)), chunks)
         return [ChunkResult(chunk, answer, error) for chunk, (answer, error) in zip(chunks, outcomes)]
 
-    def list_all(self, operation_name, query=None, page_size=100, path_params=None, key=None):
+    def list_all(self, operation_name, query=None, page_size=100, path_params=None, key=None, on_page=None):
         """Every item of a paged listing: page 1 first, then the other pages concurrently.
 
         The paging fields are read inside ``data`` or at the top level (the sources disagree).
         With ``key``, an item seen on two pages (the fleet changed between reads) is kept once.
+
+        With ``on_page`` (the inventory plugin uses it), each page is also handed to
+        ``on_page(page_no, items)`` in the calling thread as soon as it arrives: page 1 first, the
+        others in arrival order, items already handed over left out when ``key`` is given. The
+        caller can then work while later pages are still in flight, and put the pages back in
+        order by number. If a page fails, the error is raised once every page has finished, and
+        what ``on_page`` received is incomplete.
         """
         query = dict(query or {})
 
@@ -227,15 +234,23 @@ class KooPhoneClient:
             page_query = dict(query, page_no=page_no, page_size=page_size)
             return self.call(operation_name, path_params=path_params, query=page_query)
 
+        handed_over = _Handover(on_page, key)
         first = fetch(1)
         items = list(_page_items(first))
+        handed_over(1, items)
         total = _paging_field(first, "total_count")
         served = _paging_field(first, "page_size") or page_size
         # The service may serve smaller pages than asked for; page by what it really serves.
         page_size = min(page_size, served)
         if total is not None and total > len(items):
-            pages = int(math.ceil(float(total) / page_size))
-            for answer, error in self.map_concurrently(fetch, list(range(2, pages + 1))):
+            pages = list(range(2, int(math.ceil(float(total) / page_size)) + 1))
+            if on_page is None:
+                outcomes = self.map_concurrently(fetch, pages)
+            else:
+                outcomes = self._map_as_completed(
+                    fetch, pages, lambda page_no, answer: handed_over(page_no, _page_items(answer))
+                )
+            for answer, error in outcomes:
                 if error is not None:
                     raise error
                 items.extend(_page_items(answer))
@@ -247,6 +262,31 @@ class KooPhoneClient:
                 seen.add(item.get(key))
                 unique.append(item)
         return unique
+
+    def _map_as_completed(self, function, items, on_result):
+        """Like map_concurrently, and also ``on_result(item, value)`` in this thread as each call succeeds."""
+        outcomes = [None] * len(items)
+
+        def guarded(item):
+            try:
+                return function(item), None
+            except KooPhoneError as exc:
+                return None, exc
+
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(items))) as pool:
+            futures = dict((pool.submit(guarded, item), index) for index, item in enumerate(items))
+            try:
+                for future in as_completed(futures):
+                    index = futures[future]
+                    outcome = outcomes[index] = future.result()
+                    if outcome[1] is None:
+                        on_result(items[index], outcome[0])
+            except BaseException:
+                # on_result gave up (or Ctrl-C): send no more requests, let those in flight end.
+                for future in futures:
+                    future.cancel()
+                raise
+        return outcomes
 
     # ---------------------------------------------------------------- waiting
 
@@ -266,6 +306,25 @@ class KooPhoneClient:
                 return False, value
             time.sleep(min(interval, remaining))
             interval = min(max_interval, interval * 1.5)
+
+
+class _Handover:
+    """Hands each page's items to list_all's ``on_page``; with ``key``, each item once."""
+
+    def __init__(self, on_page, key):
+        self.on_page, self.key, self.seen = on_page, key, set()
+
+    def __call__(self, page_no, items):
+        if self.on_page is None:
+            return
+        if self.key is not None:
+            fresh = []
+            for item in items:
+                if item.get(self.key) not in self.seen:
+                    self.seen.add(item.get(self.key))
+                    fresh.append(item)
+            items = fresh
+        self.on_page(page_no, list(items))
 
 
 class ChunkResult:

@@ -90,3 +90,15 @@ def run_playbook(emulator, tmp_path):
         return outcome
 
     return run
+
+
+@pytest.fixture
+def steady(emulator):
+    """For mixed fleets that must hold still while a test compares: starting phones stay starting.
+
+    The emulator process is shared by the whole session and remembers ``mix``: put the plain fleet back.
+    """
+    emulator.configure(boot_seconds=3600)
+    yield emulator
+    emulator.configure(boot_seconds=1.0)
+    emulator.reset(instances=20, seed=1, mix=False)

@@ -1,0 +1,382 @@
+"""Inventory plugin at 10,000 phones and 50 ms latency: cold and warm, against the round-trip floor.
+
+Prints, for a fleet of 10,000 phones behind an emulator that waits 50 ms before every answer:
+
+1. the shared client's read of the fleet alone (list_all, in-process) for several page sizes and
+   concurrencies, sequential paging (concurrency 1) included: seconds, HTTP requests, and the
+   ratios to the round-trip floor RTT x (1 + ceil((pages - 1) / c)) and to sequential paging;
+2. ``ansible-inventory --list`` cold (no cache) and warm (jsonfile cache), several runs each: the
+   plugin's own parse time (its -vvv line: "read" = the pages, with the per-phone preparation that
+   overlaps them, "build" = adding the hosts to the inventory), the whole command's wall time, the
+   HTTP requests, and where ansible-inventory spends the rest;
+3. ``--graph`` and ``--list --export`` (what AWX runs) wall times, from the cache;
+4. the naive way: an ``ansible.builtin.uri`` loop with one batch-query page per item, measured on a
+   few pages and extrapolated linearly to every page (marked ``~``: each item costs the same);
+5. what ansible-core itself costs to hold 10,000 hosts (add_host/add_child, and the set_variable
+   path the plugin avoids), in-process, as a floor for the build step;
+6. a summary against the targets (cold <= 1.5x the floor, warm <= 0.2 s), medians and best runs.
+
+Figures only; nothing here passes or fails. Timings on a shared 2-core machine are noisy: medians.
+
+Run: .venv/bin/python tests/bench/bench_inventory.py [--instances N] [--latency-ms MS] [--repeats N]
+     [--uri-sample PAGES]
+"""
+
+import argparse
+import json
+import math
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "emulator"))
+COLLECTIONS_ROOT = os.path.join(REPO, ".build", "collections")
+_LINK = os.path.join(COLLECTIONS_ROOT, "ansible_collections", "koophone", "cloud")
+if not os.path.islink(_LINK) and not os.path.isdir(_LINK):
+    os.makedirs(os.path.dirname(_LINK), exist_ok=True)
+    os.symlink(REPO, _LINK)
+sys.path.insert(0, COLLECTIONS_ROOT)
+
+from ansible_collections.koophone.cloud.plugins.module_utils.client import KooPhoneClient  # noqa: E402
+from koophone_emulator.launcher import start_emulator  # noqa: E402
+
+BIN = os.path.dirname(sys.executable)
+PAGE_SIZE, CONCURRENCY = 100, 8  # the plugin's defaults
+PLUGIN_LINE = re.compile(
+    r"koophone\.cloud\.koophone: (\d+) phones read \((.*?)\), (\d+) hosts added; "
+    r"([\d.]+) s \(read ([\d.]+) s, build ([\d.]+) s\)"
+)
+
+# ansible-inventory with timers around its stages (parse, per-host variables, JSON output). It wraps
+# private CLI methods, which is fine for a measurement and nothing else.
+STAGES = r"""
+import sys, time
+from ansible.cli import inventory as cli
+def timed(name, function):
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            print("STAGE %s %.3f" % (name, time.perf_counter() - started), file=sys.stderr)
+    return wrapper
+cli.InventoryCLI._play_prereqs = timed("parse", cli.InventoryCLI._play_prereqs)
+cli.InventoryCLI.json_inventory = timed("host_variables", cli.InventoryCLI.json_inventory)
+cli.InventoryCLI.dump = staticmethod(timed("json_output", cli.InventoryCLI.dump))
+sys.argv = ["ansible-inventory"] + sys.argv[1:]
+cli.main()
+"""
+
+# The naive way: one uri task item per batch-query page.
+URI_LOOP = """---
+- name: Every batch-query page with ansible.builtin.uri
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Read one page per loop item
+      ansible.builtin.uri:
+        url: "{{ endpoint }}/v1/instances/batch-query?page_no={{ item }}&page_size=%(size)d&x-request-id=n{{ item }}"
+        headers:
+          X-Auth-Token: demo-token
+          x-request-id: "naive{{ item }}"
+      loop: "{{ range(1, pages + 1) | list }}"
+"""
+
+
+def floor_seconds(pages, concurrency, rtt):
+    return rtt * (1 + math.ceil((pages - 1) / float(concurrency)))
+
+
+def count_listing(emulator):
+    return len(emulator.log(operation="ListInstances"))
+
+
+def environment(emulator):
+    env = dict(os.environ)
+    for name in list(env):
+        if name.startswith(("KOOPHONE_", "HUAWEICLOUD_SDK_")):
+            del env[name]
+    env.update(
+        ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_ROOT,
+        ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_INVENTORY_UNPARSED_FAILED="true",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+        ANSIBLE_LOCALHOST_WARNING="false",
+        KOOPHONE_ENDPOINT=emulator.url,
+        KOOPHONE_AUTH_TOKEN="demo-token",
+    )
+    return env
+
+
+def run_inventory(emulator, config_path, *args, stages=False):
+    """One ansible-inventory run: dict of wall seconds, the plugin's figures, stage times and requests."""
+    emulator.clear_log()
+    output = config_path + ".out"
+    command = [sys.executable, "-c", STAGES] if stages else [os.path.join(BIN, "ansible-inventory")]
+    command += ["-i", config_path, "--output", output, "-vvv"] + list(args)
+    started = time.perf_counter()
+    completed = subprocess.run(command, env=environment(emulator), capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise SystemExit("ansible-inventory failed:\n%s\n%s" % (completed.stdout[-3000:], completed.stderr[-3000:]))
+    match = PLUGIN_LINE.search(completed.stdout + completed.stderr)
+    if not match:
+        raise SystemExit("no plugin timing line in the -vvv output:\n%s" % completed.stdout[-3000:])
+    stage_times = dict(
+        (name, float(seconds)) for name, seconds in re.findall(r"^STAGE (\S+) ([\d.]+)$", completed.stderr, re.M)
+    )
+    return {
+        "wall": wall,
+        "hosts": int(match.group(3)),
+        "plugin": float(match.group(4)),
+        "read": float(match.group(5)),
+        "build": float(match.group(6)),
+        "stages": stage_times,
+        "requests": count_listing(emulator),
+    }
+
+
+def write_config(directory, name, **options):
+    path = os.path.join(directory, name)
+    with open(path, "w") as handle:
+        handle.write("plugin: koophone.cloud.koophone\n")
+        for key, value in options.items():
+            handle.write("%s: %s\n" % (key, json.dumps(value)))
+    return path
+
+
+# -------------------------------------------------------------------- 1. the read alone
+
+
+def bench_read(emulator, instances, rtt, repeats):
+    print("\n== 1. the client's read alone: list_all of %d phones, in-process, RTT %.0f ms" % (instances, rtt * 1000))
+    print(
+        "%-26s %9s %9s %9s %11s %12s"
+        % ("page_size x concurrency", "seconds", "requests", "floor s", "vs floor", "vs serial")
+    )
+    sequential = None
+    for page_size, concurrency, runs in ((100, 1, 1), (100, 8, repeats), (100, 16, repeats), (200, 8, repeats)):
+        client = KooPhoneClient({"endpoint": emulator.url, "auth_token": "demo-token", "concurrency": concurrency})
+        times = []
+        for _run in range(runs):
+            emulator.clear_log()
+            started = time.perf_counter()
+            items = client.list_all("ListInstances", {}, page_size, key="instance_id")
+            times.append(time.perf_counter() - started)
+            assert len(items) == instances, len(items)
+        seconds = statistics.median(times)
+        pages = int(math.ceil(instances / float(page_size)))
+        floor = floor_seconds(pages, concurrency, rtt)
+        if concurrency == 1 and page_size == 100:
+            sequential = seconds
+        label = "%d x %d%s" % (page_size, concurrency, " (default)" if (page_size, concurrency) == (100, 8) else "")
+        print(
+            "%-26s %9.3f %9d %9.2f %10.2fx %11.1fx"
+            % (label, seconds, count_listing(emulator), floor, seconds / floor, sequential / seconds)
+        )
+    return sequential
+
+
+# -------------------------------------------------------------------- 2./3. ansible-inventory
+
+
+def describe(label, run, floor=None):
+    line = "%-32s plugin %6.3f s (read %5.3f, build %5.3f) | wall %5.2f s | %3d requests" % (
+        label,
+        run["plugin"],
+        run["read"],
+        run["build"],
+        run["wall"],
+        run["requests"],
+    )
+    if floor:
+        line += " | plugin %.2fx floor" % (run["plugin"] / floor)
+    print(line)
+    if run["stages"]:
+        print(
+            "%-32s ansible-inventory itself: parse %.2f s, per-host variables %.2f s, JSON output %.2f s"
+            % (
+                "",
+                run["stages"].get("parse", 0),
+                run["stages"].get("host_variables", 0),
+                run["stages"].get("json_output", 0),
+            )
+        )
+
+
+def bench_ansible_inventory(emulator, instances, rtt, repeats, workdir):
+    pages = int(math.ceil(instances / float(PAGE_SIZE)))
+    floor = floor_seconds(pages, CONCURRENCY, rtt)
+    print(
+        "\n== 2. ansible-inventory --list, %d phones (page_size %d, concurrency %d: %d pages, floor %.2f s)"
+        % (instances, PAGE_SIZE, CONCURRENCY, pages, floor)
+    )
+    plain = write_config(workdir, "plain.koophone.yml")
+    cold = []
+    for number in range(repeats):
+        cold.append(run_inventory(emulator, plain, "--list", stages=number == 0))
+        describe("cold, no cache (run %d)" % (number + 1), cold[-1], floor)
+
+    cached = write_config(
+        workdir,
+        "cached.koophone.yml",
+        cache=True,
+        cache_plugin="ansible.builtin.jsonfile",
+        cache_connection=os.path.join(workdir, "cache"),
+    )
+    describe("cold, filling the cache", run_inventory(emulator, cached, "--list"), floor)
+    warm = []
+    for number in range(repeats):
+        warm.append(run_inventory(emulator, cached, "--list", stages=number == 0))
+        describe("warm, from the cache (run %d)" % (number + 1), warm[-1])
+
+    print("\n== 3. other outputs (warm cache)")
+    describe("--graph", run_inventory(emulator, cached, "--graph"))
+    describe("--list --export (what AWX runs)", run_inventory(emulator, cached, "--list", "--export"))
+    return cold, warm, floor
+
+
+# -------------------------------------------------------------------- 5. ansible-core's own floor
+
+
+def bench_core_floor(instances):
+    from ansible._internal._datatag._tags import Origin
+    from ansible.inventory.data import InventoryData
+    from ansible.inventory.manager import _InventoryDataWrapper
+    from ansible.plugins.inventory import BaseInventoryPlugin
+
+    def fresh():
+        data = InventoryData()
+        data.current_source = "/tmp/fleet.koophone.yml"
+        return _InventoryDataWrapper(data, target_plugin=BaseInventoryPlugin(), origin=Origin(description="bench"))
+
+    names = ["kp-%05d" % number for number in range(1, instances + 1)]
+    print("\n== 5. ansible-core's own cost for %d hosts (in-process, the same wrapper plugins get)" % instances)
+    inventory = fresh()
+    groups = [inventory.add_group(name) for name in ("koophone", "region", "sku", "status", "assign")]
+    started = time.perf_counter()
+    for name in names:
+        inventory.add_host(name, group=groups[0])
+        for group in groups[1:]:
+            inventory.add_child(group, name)
+    print("add_host + 4 add_child per host (the public API's cost): %.3f s" % (time.perf_counter() - started))
+    inventory = fresh()
+    group_objects = [inventory.groups[inventory.add_group(name)] for name in ("koophone", "a", "b", "c", "d")]
+    hosts = [inventory.get_host(inventory.add_host(name)) for name in names]
+    started = time.perf_counter()
+    for host in hosts:
+        for group in group_objects:
+            group.add_host(host)
+    print(
+        "Group.add_host x 5 per host alone (what the plugin's build step keeps): %.3f s"
+        % (time.perf_counter() - started)
+    )
+    started = time.perf_counter()
+    for name in names:
+        for index in range(30):
+            inventory.set_variable(name, "koophone_field_%d" % index, "value")
+    print("30 set_variable calls per host (the path the plugin avoids): %.3f s" % (time.perf_counter() - started))
+
+
+# -------------------------------------------------------------------- 4. the naive way
+
+
+def run_uri_loop(emulator, workdir, pages):
+    path = os.path.join(workdir, "uri_loop.yml")
+    with open(path, "w") as handle:
+        handle.write(URI_LOOP % {"size": PAGE_SIZE})
+    emulator.clear_log()
+    command = [
+        os.path.join(BIN, "ansible-playbook"),
+        path,
+        "-e",
+        json.dumps({"endpoint": emulator.url, "pages": pages}),
+    ]
+    env = environment(emulator)
+    del env["ANSIBLE_INVENTORY_UNPARSED_FAILED"]  # the play runs on the implicit localhost, with no inventory
+    started = time.perf_counter()
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise SystemExit("the uri loop failed:\n%s\n%s" % (completed.stdout[-3000:], completed.stderr[-3000:]))
+    return wall, count_listing(emulator)
+
+
+def bench_naive(emulator, instances, sample, workdir):
+    pages = int(math.ceil(instances / float(PAGE_SIZE)))
+    print("\n== 4. the naive way: an ansible.builtin.uri loop, one batch-query page per item (%d pages)" % pages)
+    one, one_requests = run_uri_loop(emulator, workdir, 1)
+    more, more_requests = run_uri_loop(emulator, workdir, 1 + sample)
+    per_page = (more - one) / sample
+    estimate = one + per_page * (pages - 1)
+    print(
+        "measured: 1 page %.2f s (%d request), %d pages %.2f s (%d requests)"
+        % (one, one_requests, 1 + sample, more, more_requests)
+    )
+    print(
+        "~ every page: %.1f s (%.2f s per loop item, extrapolated linearly to %d pages)" % (estimate, per_page, pages)
+    )
+    return estimate
+
+
+# -------------------------------------------------------------------- 6. summary
+
+
+def summarize(cold, warm, floor, sequential, naive):
+    cold_plugin = statistics.median(run["plugin"] for run in cold)
+    warm_plugin = statistics.median(run["plugin"] for run in warm)
+    print("\n== 6. summary (medians; best run in brackets: the machine is shared and noisy)")
+    print(
+        "cold: plugin %.3f s [%.3f] = %.2fx [%.2fx] the floor of %.2f s (target <= 1.5x); %.1fx faster than "
+        "sequential paging (%.2f s for the read alone); whole ansible-inventory --list %.2f s"
+        % (
+            cold_plugin,
+            min(run["plugin"] for run in cold),
+            cold_plugin / floor,
+            min(run["plugin"] for run in cold) / floor,
+            floor,
+            sequential / cold_plugin,
+            sequential,
+            statistics.median(run["wall"] for run in cold),
+        )
+    )
+    print(
+        "warm: plugin %.3f s [%.3f] (target <= 0.2 s), 0 requests; whole ansible-inventory --list %.2f s"
+        % (warm_plugin, min(run["plugin"] for run in warm), statistics.median(run["wall"] for run in warm))
+    )
+    print("naive uri loop: ~%.0f s, ~%.0fx the plugin's cold time" % (naive, naive / cold_plugin))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=10000)
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--uri-sample", type=int, default=10, help="pages the uri loop reads beyond the first")
+    options = parser.parse_args()
+    rtt = options.latency_ms / 1000.0
+    print(
+        "KooPhone inventory benchmark: %d phones, %d ms latency, %d CPUs"
+        % (options.instances, options.latency_ms, os.cpu_count())
+    )
+    with start_emulator(
+        "--instances", options.instances, "--quiet", latency_ms=options.latency_ms, mix=True, timeout=60
+    ) as emulator:
+        emulator.configure(boot_seconds=86400)  # the fleet holds still while it is measured
+        with tempfile.TemporaryDirectory(prefix="koophone-bench-") as workdir:
+            sequential = bench_read(emulator, options.instances, rtt, options.repeats)
+            cold, warm, floor = bench_ansible_inventory(emulator, options.instances, rtt, options.repeats, workdir)
+            naive = bench_naive(emulator, options.instances, options.uri_sample, workdir)
+    bench_core_floor(options.instances)
+    summarize(cold, warm, floor, sequential, naive)
+
+
+if __name__ == "__main__":
+    main()

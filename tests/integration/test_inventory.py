@@ -1,0 +1,505 @@
+"""The inventory plugin end to end: real ansible-inventory and ansible-playbook runs against the emulator.
+
+The emulator's control API is the independent truth: every expected host, variable and group is
+computed here from its state, and its request log shows what the plugin sent.
+"""
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+import yaml
+from harness import AKSK, IAM_USER, TOKEN, api_requests, untrusted_values
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+COLLECTIONS_ROOT = os.path.join(REPO, ".build", "collections")
+ANSIBLE_INVENTORY = os.path.join(os.path.dirname(sys.executable), "ansible-inventory")
+PLUGIN = "koophone.cloud.koophone"
+BATCH_QUERY = "/v1/instances/batch-query"
+# The batch-query result fields (reference Table 4-72): every one becomes a koophone_* host variable.
+FIELDS = [
+    "instance_id",
+    "instance_name",
+    "region",
+    "instance_sku",
+    "frozen_status",
+    "running_status",
+    "login_status",
+    "assign_status",
+    "assign_user",
+    "billing_mode",
+    "project_id",
+    "project_name",
+    "phone_id",
+    "member_name",
+    "account_name",
+    "region_name",
+    "region_name_en",
+    "backup_status",
+    "backup_time",
+    "restore_status",
+    "restore_time",
+]
+RUNNING = {0: "unknown", 1: "stopped", 2: "running", 3: "going_offline", 4: "starting", 5: "shut_down"}
+INJECTED_NAME = "{{ lookup('pipe', 'id') }}"
+UNSAFE = "__ansible_unsafe"
+
+
+class InventoryRun:
+    def __init__(self, completed, data):
+        self.rc, self.stdout, self.stderr, self.data = completed.returncode, completed.stdout, completed.stderr, data
+
+    @property
+    def hostvars(self):
+        return untrusted_values(self.data["_meta"]["hostvars"])
+
+    def hosts_of(self, group):
+        return set(self.data.get(group, {}).get("hosts", []))
+
+    def __repr__(self):
+        return "rc=%s\n--- stdout\n%s\n--- stderr\n%s" % (self.rc, self.stdout[-4000:], self.stderr[-4000:])
+
+
+def environment(emulator, tmp_path, credentials=None, env=None):
+    result = dict(os.environ)
+    for name in list(result):
+        if name.startswith(("KOOPHONE_", "HUAWEICLOUD_SDK_")):
+            del result[name]
+    result.update(
+        {
+            "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS_ROOT,
+            "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true",
+            "KOOPHONE_ENDPOINT": emulator.url,
+            "KOOPHONE_IAM_ENDPOINT": emulator.url,
+            "KOOPHONE_TOKEN_CACHE_DIR": str(tmp_path / "tokens"),
+        }
+    )
+    result.update(TOKEN if credentials is None else credentials)
+    result.update(env or {})
+    return result
+
+
+def write_config(tmp_path, config, name="fleet.koophone.yml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(dict({"plugin": PLUGIN}, **config)))
+    return str(path)
+
+
+@pytest.fixture
+def inventory(emulator, tmp_path):
+    """Run ansible-inventory on a plugin configuration; --list answers are parsed (and kept raw in .data)."""
+
+    def run(config=None, args=("--list",), credentials=None, env=None, expect_rc=0, name="fleet.koophone.yml"):
+        path = write_config(tmp_path, config or {}, name)
+        output = tmp_path / "inventory.out"
+        if output.exists():
+            output.unlink()
+        command = [ANSIBLE_INVENTORY, "-i", path, "--output", str(output)] + list(args)
+        completed = subprocess.run(
+            command,
+            env=environment(emulator, tmp_path, credentials, env),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        text = output.read_text() if output.exists() else ""
+        data = json.loads(text) if "--list" in args and text and completed.returncode == 0 else text
+        outcome = InventoryRun(completed, data)
+        assert outcome.rc == expect_rc, outcome
+        return outcome
+
+    return run
+
+
+def listing_requests(emulator):
+    return [entry for entry in api_requests(emulator) if entry["path"] == BATCH_QUERY]
+
+
+def cache_config(tmp_path):
+    return {"cache": True, "cache_plugin": "ansible.builtin.jsonfile", "cache_connection": str(tmp_path / "cache")}
+
+
+def slug(text):
+    return re.sub(r"\W+", "_", text.lower()).strip("_")
+
+
+def expected_groups(phone):
+    groups = {
+        "koophone",
+        "koophone_region_" + slug(phone["region"]),
+        "koophone_sku_" + slug(phone["instance_sku"]),
+        "koophone_status_" + RUNNING[phone["running_status"]],
+        "koophone_assigned" if phone["assign_status"] == 1 else "koophone_unassigned",
+    }
+    return groups
+
+
+def expected_membership(phones):
+    """{group: set of hostnames} as the default options should make them."""
+    members = {}
+    for phone in phones:
+        for group in expected_groups(phone):
+            members.setdefault(group, set()).add(phone["instance_name"])
+    return members
+
+
+def group_members(run):
+    """{host: set of groups} from --list; a host listed twice in one group fails here."""
+    members = {}
+    for group, body in run.data.items():
+        hosts = body.get("hosts", []) if isinstance(body, dict) else []
+        assert len(hosts) == len(set(hosts)), "a host is listed twice in %s" % group
+        for host in hosts:
+            members.setdefault(host, set()).add(group)
+    return members
+
+
+def parse_graph(text):
+    """``--graph`` output -> {group: set of hosts directly under it}; a host shown twice in a group fails.
+
+    Lines look like ``@all:``, ``  |--@koophone:``, ``  |  |--kp-00001``: each level adds three
+    characters of ``"  |"`` before ``--``.
+    """
+    members, parents = {}, []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        body = line.lstrip(" |")
+        depth = (len(line) - len(body)) // 3
+        name = body[2:] if body.startswith("--") else body
+        del parents[depth:]
+        if name.startswith("@") and name.endswith(":"):
+            group = name[1:-1]
+            members.setdefault(group, [])
+            parents.append(group)
+        else:
+            members[parents[-1]].append(name)
+    for group, hosts in members.items():
+        assert len(hosts) == len(set(hosts)), "a host is shown twice under %s" % group
+    return {group: set(hosts) for group, hosts in members.items() if hosts}
+
+
+def assert_exact(run, phones):
+    """Every phone is one host, with every field, its status names, the connection settings and its groups."""
+    hostvars = run.hostvars
+    assert sorted(hostvars) == sorted(phone["instance_name"] for phone in phones)
+    members = group_members(run)
+    for phone in phones:
+        variables = hostvars[phone["instance_name"]]
+        for field in FIELDS:
+            assert variables["koophone_" + field] == phone[field], (phone["instance_id"], field)
+        assert variables["koophone_running_status_name"] == RUNNING[phone["running_status"]]
+        assert variables["koophone_assign_status_name"] == ("assigned" if phone["assign_status"] else "unassigned")
+        assert variables["ansible_connection"] == "local"
+        assert members[phone["instance_name"]] == expected_groups(phone), phone["instance_id"]
+    counts = Counter(RUNNING[phone["running_status"]] for phone in phones)
+    for status, count in counts.items():
+        assert len(run.hosts_of("koophone_status_" + status)) == count
+
+
+# -------------------------------------------------------------------- the whole fleet, exactly
+
+
+@pytest.mark.parametrize("size", [1, 100, 10000])
+def test_every_phone_is_one_host_with_its_fields_and_groups(inventory, steady, tmp_path, size):
+    emulator = steady
+    emulator.reset(instances=size, seed=size, mix=True)
+    phones = emulator.instances()
+    emulator.clear_log()
+    config = cache_config(tmp_path)
+
+    assert_exact(inventory(config), phones)
+    # Page 1, then every other page once: ceil(N/100) requests, no page read twice.
+    pages = [int(entry["query"]["page_no"]) for entry in listing_requests(emulator)]
+    assert sorted(pages) == list(range(1, math.ceil(size / 100.0) + 1))
+    assert pages[0] == 1
+
+    # --graph from the cache the --list run filled: the same hosts in the same groups, no request.
+    emulator.clear_log()
+    graph = inventory(config, args=("--graph",)).data
+    assert api_requests(emulator) == []
+    assert parse_graph(graph) == expected_membership(phones)
+
+
+def test_values_from_the_api_are_untrusted_and_the_interpreter_template_is_trusted(inventory, emulator):
+    raw = inventory().data["_meta"]["hostvars"]["kp-00001"]
+    # 2.19+: a string the plugin took from the API is untrusted, so --list wraps it; the template the
+    # plugin's own configuration sets must stay a template, so it is written plain.
+    assert set(raw["koophone_instance_name"]) == {UNSAFE}
+    assert raw["ansible_python_interpreter"] == "{{ ansible_playbook_python }}"
+
+
+@pytest.mark.parametrize("paging_fields", ["top", "both"])
+def test_paging_fields_at_the_top_level_are_read_too(inventory, emulator, paging_fields):
+    emulator.reset(instances=250, seed=4)
+    emulator.configure(paging_fields=paging_fields)
+    try:
+        run = inventory({"page_size": 100})
+    finally:
+        emulator.configure(paging_fields="data")
+    assert len(run.hostvars) == 250
+    assert len(listing_requests(emulator)) == 3
+
+
+@pytest.mark.parametrize("mode,credentials", [("iam", IAM_USER), ("aksk", AKSK)])
+def test_credentials_come_from_the_same_environment_variables_as_the_modules(inventory, emulator, mode, credentials):
+    run = inventory(credentials=credentials)
+    assert len(run.hostvars) == 20
+    auth = {entry["auth"] for entry in listing_requests(emulator)}
+    assert auth == {"iam-token" if mode == "iam" else "aksk"}
+
+
+# -------------------------------------------------------------------- faults
+
+
+@pytest.mark.parametrize(
+    "faults,page_size,kinds",
+    [
+        # 150 pages of 20 plus their retries: every kind of fault hits some of them (seeded).
+        (
+            {"rate_5xx": 0.05, "rate_drop": 0.05, "rate_429": 0.05, "retry_after": 0, "seed": 7},
+            20,
+            {"5xx", "drop", "429"},
+        ),
+        # A gateway that allows 10 requests a second answers the rest 429 with Retry-After: 1.
+        ({"throttle_rps": 10, "retry_after": 1}, 100, {"429"}),
+    ],
+    ids=["random-5xx-drop-429", "throttled"],
+)
+def test_the_inventory_is_complete_and_exact_under_faults(inventory, steady, faults, page_size, kinds):
+    emulator = steady
+    emulator.reset(instances=3000, seed=5, mix=True)
+    phones = emulator.instances()
+    emulator.clear_log()
+    emulator.configure(**faults)
+    try:
+        run = inventory({"concurrency": 16, "page_size": page_size})
+    finally:
+        emulator.configure(rate_5xx=0, rate_drop=0, rate_429=0, throttle_rps=0, retry_after=1)
+    assert_exact(run, phones)
+    requests = listing_requests(emulator)
+    injected = {entry["fault"] for entry in requests if entry.get("fault")}
+    assert kinds <= injected, "not every fault kind was injected (%s): the test proved less" % sorted(injected)
+    # Every page was answered once in the end; the faulted attempts were repeated, nothing else.
+    answered = Counter(int(entry["query"]["page_no"]) for entry in requests if entry["status"] == 200)
+    assert sorted(answered) == list(range(1, 3000 // page_size + 1))
+    assert set(answered.values()) == {1}
+
+
+# -------------------------------------------------------------------- caching
+
+
+def test_a_cached_inventory_sends_no_request_and_compose_changes_need_no_refresh(inventory, emulator, tmp_path):
+    cache = cache_config(tmp_path)
+    first = inventory(dict(cache))
+    assert len(listing_requests(emulator)) == 1
+
+    emulator.clear_log()
+    second = inventory(dict(cache, compose={"phone_label": "koophone_instance_name ~ '@' ~ koophone_region"}))
+    assert api_requests(emulator) == []
+    assert sorted(second.hostvars) == sorted(first.hostvars)
+    for name, variables in second.hostvars.items():
+        assert variables["phone_label"] == "%s@%s" % (name, variables["koophone_region"])
+
+    # A server-side filter is part of what the cache holds: changing it reads the API again.
+    emulator.clear_log()
+    filtered = inventory(dict(cache, instance_name="kp-00001"))
+    assert len(listing_requests(emulator)) == 1
+    assert sorted(filtered.hostvars) == ["kp-00001"]
+
+    # --flush-cache reads again even with a valid entry.
+    emulator.clear_log()
+    inventory(dict(cache, instance_name="kp-00001"), args=("--list", "--flush-cache"))
+    assert len(listing_requests(emulator)) == 1
+
+
+# -------------------------------------------------------------------- filters, names, options
+
+
+def test_client_side_filters_select_from_one_snapshot(inventory, steady):
+    emulator = steady
+    emulator.reset(instances=300, seed=11, mix=True)
+    phones = emulator.instances()
+    emulator.clear_log()
+    config = {
+        "running_status": ["running", "1"],
+        "regions": ["cn-north-*"],
+        "name_patterns": ["kp-000*", "kp-001*", "kp-002*"],
+        # A dictionary and a Jinja expression each way.
+        "include_filters": [{"assign_status": "assigned"}, "koophone_billing_mode == '0'"],
+        "exclude_filters": [{"login_status_name": "logged_in"}, "koophone_backup_status_name == 'successful'"],
+    }
+    run = inventory(config)
+    assert "could not be evaluated" not in run.stderr
+
+    conditions = {
+        "running_status": lambda phone: phone["running_status"] in (1, 2),
+        "regions": lambda phone: phone["region"].startswith("cn-north-"),
+        "name_patterns": lambda phone: phone["instance_name"][:6] in ("kp-000", "kp-001", "kp-002"),
+        "include_filters": lambda phone: phone["assign_status"] == 1 or phone["billing_mode"] == "0",
+        "exclude dictionary": lambda phone: phone["login_status"] != 1,
+        "exclude expression": lambda phone: phone["backup_status"] != 2,
+    }
+
+    def selected(skip=None):
+        return sorted(
+            phone["instance_name"]
+            for phone in phones
+            if all(check(phone) for name, check in conditions.items() if name != skip)
+        )
+
+    expected = selected()
+    assert expected, "the seeded fleet has no phone the filters keep: the test proved nothing"
+    for name in conditions:
+        assert selected(skip=name) != expected, "the seeded fleet does not exercise %s" % name
+    assert sorted(run.hostvars) == expected
+    assert len(listing_requests(emulator)) == 3  # one snapshot: every page once
+
+
+def test_server_side_filters_are_sent_and_honoured(inventory, steady):
+    emulator = steady
+    emulator.reset(instances=300, seed=13, mix=True)
+    phones = emulator.instances()
+    created = sorted(phone["create_time"] for phone in phones)
+    config = {
+        "instance_name": "kp-001",
+        "pool_scene_tag": "CLOUD_PHONE",
+        "pool_name": "pool-cn-north-4",
+        "query_start_time": created[60],
+        "query_end_time": created[240],
+    }
+    emulator.clear_log()
+    run = inventory(config)
+    expected = sorted(
+        phone["instance_name"]
+        for phone in phones
+        if "kp-001" in phone["instance_name"]
+        and phone["pool_scene_tag"] == "CLOUD_PHONE"
+        and phone["pool_name"] == "pool-cn-north-4"
+        and created[60] <= phone["create_time"] <= created[240]
+    )
+    assert 0 < len(expected) < 100, "the filters should select some phones, not all or none"
+    assert sorted(run.hostvars) == expected
+    (request,) = listing_requests(emulator)
+    assert dict((key, request["query"][key]) for key in config) == config
+
+
+def test_colliding_names_keep_every_phone_and_strict_fails(inventory, emulator):
+    phones = emulator.instances()
+    twins = [phones[0]["instance_id"], phones[1]["instance_id"]]
+    for instance_id in twins:
+        emulator.patch_instance(instance_id, instance_name="twin")
+    run = inventory()
+    assert len(run.hostvars) == 20
+    assert "twin" not in run.hostvars
+    for instance_id in twins:
+        assert run.hostvars["twin_" + instance_id]["koophone_instance_id"] == instance_id
+    assert "twin" in run.stderr and "appended" in run.stderr
+
+    failed = inventory({"strict": True}, expect_rc=1)
+    assert "twin" in failed.stderr and "strict" in failed.stderr
+
+
+def test_hostnames_template_and_default_groups_options(inventory, steady):
+    emulator = steady
+    emulator.reset(instances=60, seed=12, mix=True)
+    phones = emulator.instances()
+    run = inventory(
+        {
+            "hostnames": ["{{ koophone_region }}-{{ koophone_instance_id }}"],
+            "default_groups": ["region", "assign_user"],
+            "group_prefix": "kp_",
+            "keyed_groups": [{"key": "koophone_running_status_name", "prefix": "state"}],
+            "connection_vars": {},
+        }
+    )
+    assert sorted(run.hostvars) == sorted("%s-%s" % (p["region"], p["instance_id"]) for p in phones)
+    users = {"kp_user_" + slug(p["assign_user"]) for p in phones if p["assign_status"] == 1 and p["assign_user"]}
+    assert users, "no assigned phone in the seeded fleet: the test proved nothing"
+    expected = (
+        {"koophone"}
+        | {"state_" + RUNNING[p["running_status"]] for p in phones}
+        | {"kp_region_" + slug(p["region"]) for p in phones}
+        | users
+    )
+    assert {name for name in run.data if name not in ("_meta", "all", "ungrouped")} == expected
+    assert all("ansible_connection" not in variables for variables in run.hostvars.values())
+
+
+@pytest.mark.parametrize(
+    "config,message",
+    [
+        ({"page_size": 500}, "page_size"),
+        ({"include_filters": [{"colour": "red"}]}, "colour"),
+        ({"running_status": ["sleeping"]}, "sleeping"),
+        ({"hostnames": ["serial_number"]}, "serial_number"),
+        ({"query_start_time": "2025-13"}, "query_start_time"),
+        ({"concurrency": 0}, "concurrency"),
+    ],
+)
+def test_bad_options_fail_naming_the_option_before_any_request(inventory, emulator, config, message):
+    failed = inventory(config, expect_rc=1)
+    assert message in failed.stderr
+    assert api_requests(emulator) == []
+
+
+def test_an_api_error_fails_the_source_with_the_request_id(inventory, emulator):
+    failed = inventory(credentials={"KOOPHONE_AUTH_TOKEN": "wrong-token"}, expect_rc=1)
+    assert "ListInstances" in failed.stderr and "x-request-id=" in failed.stderr
+    assert "wrong-token" not in failed.stderr + failed.stdout
+
+
+# -------------------------------------------------------------------- playbooks on inventory hosts
+
+
+def test_module_tasks_on_inventory_hosts_run_on_the_controller(run_playbook, emulator, tmp_path):
+    path = write_config(tmp_path, {})
+    # An interpreter that does not exist: only the plugin's ansible_python_interpreter makes Python work.
+    run_playbook(
+        "inventory_controller.yml",
+        args=["-i", path, "--limit", "kp-00001,kp-00002,kp-00003"],
+        env={"ANSIBLE_PYTHON_INTERPRETER": "/nonexistent/python3"},
+    )
+    looked_up = [entry["query"].get("instance_id") for entry in listing_requests(emulator)]
+    assert sorted(filter(None, looked_up)) == sorted(
+        phone["instance_id"]
+        for phone in emulator.instances()
+        if phone["instance_name"] in ("kp-00001", "kp-00002", "kp-00003")
+    )
+
+
+def test_an_instance_named_like_a_template_is_just_a_name(run_playbook, inventory, emulator, tmp_path):
+    (injected,) = emulator.add_instances(count=1, instance_name=INJECTED_NAME)
+    config = {
+        "cache": True,
+        "cache_plugin": "ansible.builtin.jsonfile",
+        "cache_connection": str(tmp_path / "cache"),
+        "compose": {"phone_label": "koophone_instance_name"},
+        "groups": {"injected": "koophone_instance_id == '%s'" % injected["instance_id"]},
+        "keyed_groups": [{"key": "koophone_instance_name", "prefix": "name"}],
+    }
+    for round_ in ("from the API", "from the cache"):
+        listed = inventory(config)
+        assert listed.hosts_of("injected") == {INJECTED_NAME}, round_
+        assert listed.hostvars[INJECTED_NAME]["koophone_instance_name"] == INJECTED_NAME
+        assert listed.hostvars[INJECTED_NAME]["phone_label"] == INJECTED_NAME
+        assert "uid=" not in json.dumps(listed.data)
+
+        emulator.clear_log()
+        path = write_config(tmp_path, config)
+        played = run_playbook("inventory_literal.yml", args=["-i", path])
+        assert json.loads((tmp_path / "literal.json").read_text()) == {
+            "hostname": INJECTED_NAME,
+            "name": INJECTED_NAME,
+            "label": INJECTED_NAME,
+        }
+        assert "uid=" not in played.stdout + played.stderr
+        assert listing_requests(emulator) == [], "the playbook run should have used the cache"

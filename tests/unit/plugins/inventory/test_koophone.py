@@ -1,0 +1,707 @@
+"""The inventory plugin's logic: selection, names, variables, groups, caching and trust, without a network."""
+
+import json
+
+import pytest
+import yaml
+from ansible.errors import AnsibleParserError
+from ansible.inventory.data import InventoryData
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import is_trusted_as_template, trust_as_template
+
+from ansible_collections.koophone.cloud.plugins.inventory import koophone as plugin_module
+from ansible_collections.koophone.cloud.plugins.module_utils import client as client_module
+from ansible_collections.koophone.cloud.plugins.module_utils import inventory as fleet
+from ansible_collections.koophone.cloud.plugins.module_utils.client import KooPhoneClient
+from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption, KooPhoneError
+
+
+def phone(number, **fields):
+    item = {
+        "instance_id": "id%05d" % number,
+        "instance_name": "kp-%05d" % number,
+        "region": "cn-north-4",
+        "instance_sku": "Professional edition | 4 vCPUs | 8 GB | 32 GB storage | Maximum resolution: 720p",
+        "frozen_status": 0,
+        "running_status": 2,
+        "login_status": 0,
+        "assign_status": 0,
+        "assign_user": "",
+        "billing_mode": "1",
+        "backup_status": 0,
+        "restore_status": 0,
+    }
+    item.update(fields)
+    return item
+
+
+# -------------------------------------------------------------------- filters
+
+
+@pytest.mark.parametrize("value,number", [("running", 2), ("RUNNING", 2), (2, 2), ("2", 2), ("shut_down", 5)])
+def test_status_accepts_names_and_numbers(value, number):
+    assert fleet.status_number("running_status", "running_status", value) == number
+
+
+def test_unknown_status_names_the_option_and_the_choices():
+    with pytest.raises(InvalidOption) as raised:
+        fleet.status_number("running_status", "running_status", "sleeping")
+    assert raised.value.option == "running_status"
+    assert "sleeping" in str(raised.value) and "running (2)" in str(raised.value)
+
+
+def test_a_filter_ands_its_fields_and_ors_each_fields_values():
+    match = fleet.compile_filter(
+        "include_filters", {"region": ["cn-north-*", "cn-east-3"], "running_status": "running"}
+    )
+    assert match(phone(1, region="cn-north-7"))
+    assert match(phone(1, region="cn-east-3"))
+    assert not match(phone(1, region="cn-southwest-2"))
+    assert not match(phone(1, region="cn-north-7", running_status=1))
+
+
+def test_status_fields_match_by_name_or_number_and_through_their_name_companion():
+    by_name = fleet.compile_filter("f", {"running_status_name": ["stopped", "starting"]})
+    by_number = fleet.compile_filter("f", {"running_status": [1, "4"]})
+    for status, expected in ((1, True), (4, True), (2, False), ("1", True), (None, False)):
+        assert by_name(phone(1, running_status=status)) is expected
+        assert by_number(phone(1, running_status=status)) is expected
+
+
+def test_non_string_fields_compare_as_text():
+    match = fleet.compile_filter("f", {"billing_mode": 0})
+    assert match(phone(1, billing_mode="0"))
+    assert not match(phone(1, billing_mode="1"))
+    assert fleet.compile_filter("f", {"assign_user": ""})(phone(1))
+
+
+@pytest.mark.parametrize(
+    "spec,fragment",
+    [
+        ({"colour": "red"}, "colour"),
+        ({"region": []}, "empty list"),
+        ({"running_status": "sleeping"}, "sleeping"),
+        (["region", "cn-north-4"], "dictionary"),
+    ],
+)
+def test_bad_filters_are_refused_naming_the_option(spec, fragment):
+    with pytest.raises(InvalidOption) as raised:
+        fleet.compile_filter("exclude_filters", spec)
+    assert raised.value.option == "exclude_filters"
+    assert fragment in str(raised.value)
+
+
+def test_selection_needs_every_named_filter_any_include_and_no_exclude():
+    keep = fleet.compile_selection(
+        {"running_status": ("running_status", ["running"]), "regions": ("region", None)},
+        [{"assign_status": "assigned"}, {"billing_mode": "0"}],
+        [{"instance_name": "*-test"}],
+    )
+    assert keep(phone(1, assign_status=1))
+    assert keep(phone(2, billing_mode="0"))
+    assert not keep(phone(3))  # matches no include filter
+    assert not keep(phone(4, assign_status=1, running_status=1))  # fails a named filter
+    assert not keep(phone(5, assign_status=1, instance_name="kp-test"))  # excluded wins
+
+
+def test_string_entries_are_expressions_compiled_by_the_caller():
+    compiled = []
+
+    def compile_expression(option, expression):
+        compiled.append((option, expression))
+        return lambda item: item["instance_name"].endswith(expression)
+
+    keep = fleet.compile_selection({}, ["1", {"region": "cn-east-3"}], ["01"], compile_expression)
+    assert compiled == [("include_filters", "1"), ("exclude_filters", "01")]
+    assert keep(phone(11))  # include expression
+    assert keep(phone(2, region="cn-east-3"))  # include dictionary
+    assert not keep(phone(2))  # matches neither include
+    assert not keep(phone(1))  # excluded by the expression
+
+
+def test_dictionaries_are_tried_before_expressions():
+    evaluated = []
+
+    def compile_expression(option, expression):
+        return lambda item: evaluated.append(item["instance_id"]) or True
+
+    keep = fleet.compile_selection({}, ["anything", {"running_status": "running"}], [], compile_expression)
+    assert keep(phone(1)) and keep(phone(2, running_status=1))
+    assert evaluated == ["id00002"]  # phone 1 was settled by the dictionary
+
+
+@pytest.mark.parametrize("spec,fragment", [("  ", "empty"), ("x == 1", "not supported"), (3, "dictionary")])
+def test_expression_entries_need_text_and_a_compiler(spec, fragment):
+    with pytest.raises(InvalidOption, match=fragment):
+        fleet.compile_filter("include_filters", spec)
+
+
+def test_no_filters_means_no_predicate_to_call():
+    assert (
+        fleet.compile_selection({"regions": ("region", None), "name_patterns": ("instance_name", [])}, [], None) is None
+    )
+
+
+# -------------------------------------------------------------------- variables and groups
+
+
+def test_host_variables_are_prefixed_fields_plus_status_names():
+    variables = fleet.HostVarsBuilder()(phone(7, running_status=4, assign_status=1, new_field="x", **{"odd-name": 1}))
+    assert variables["koophone_instance_id"] == "id00007"
+    assert variables["koophone_running_status"] == 4
+    assert variables["koophone_running_status_name"] == "starting"
+    assert variables["koophone_assign_status_name"] == "assigned"
+    assert variables["koophone_frozen_status_name"] == "normal"
+    assert variables["koophone_new_field"] == "x"  # a field the API adds later is kept too
+    assert variables["koophone_odd_name"] == 1
+    assert "koophone_login_status_name" in variables and "koophone_phone_id_name" not in variables
+
+
+def test_host_variables_carry_the_extras_and_survive_odd_status_values():
+    build = fleet.HostVarsBuilder({"inventory_file": "/x/fleet.koophone.yml"})
+    odd = build(phone(1, running_status=[2], assign_status="1", frozen_status=None))
+    assert odd["inventory_file"] == "/x/fleet.koophone.yml"
+    assert odd["koophone_running_status_name"] == "unknown"  # a list where a number belongs
+    assert odd["koophone_assign_status_name"] == "assigned"  # a number sent as text
+    assert odd["koophone_frozen_status_name"] == "unknown"
+    # The names worked out for one combination are not shared with another.
+    assert build(phone(2))["koophone_running_status_name"] == "running"
+    assert "koophone_login_status_name" not in build({"instance_id": "x", "running_status": 2})
+
+
+def test_slug_keeps_words_and_collapses_the_rest():
+    assert fleet.slug("cn-north-4") == "cn_north_4"
+    assert fleet.slug("Professional edition | 8 vCPUs | 16 GB") == "professional_edition_8_vcpus_16_gb"
+    assert fleet.slug("专业版 | 8 核") == "专业版_8_核"
+    assert fleet.slug("--") == ""
+
+
+def test_default_groups():
+    groups_of = fleet.DefaultGroups(fleet.DEFAULT_GROUP_KINDS, "koophone_")
+    assert groups_of(phone(1, assign_status=1, assign_user="1008600", running_status=5)) == (
+        "koophone_region_cn_north_4",
+        "koophone_sku_professional_edition_4_vcpus_8_gb_32_gb_storage_maximum_resolution_720p",
+        "koophone_status_shut_down",
+        "koophone_assigned",
+        "koophone_user_1008600",
+    )
+    # assign_user only for assigned phones; a value that slugs to nothing makes no group.
+    assert fleet.DefaultGroups(["assign_user", "region"], "kp_")(phone(2, assign_user="x", region="--")) == ()
+    assert fleet.DefaultGroups([], "kp_")(phone(3)) == ()
+
+
+def test_default_groups_survive_unhashable_values():
+    groups_of = fleet.DefaultGroups(["region", "running_status"], "g_")
+    assert groups_of(phone(1, region=["cn-north-4"])) == ("g_region_cn_north_4", "g_status_running")
+
+
+def test_default_groups_are_worked_out_once_per_combination():
+    groups_of = fleet.DefaultGroups(["region", "running_status"], "g_")
+    assert groups_of(phone(1)) is groups_of(phone(2))
+    assert groups_of(phone(3, region="cn-north-7")) == ("g_region_cn_north_7", "g_status_running")
+
+
+# -------------------------------------------------------------------- host names
+
+
+def hostnames_of(pairs):
+    return [name for name, item in pairs]
+
+
+def no_render(template, item):
+    raise AssertionError("no template expected")
+
+
+def test_hostname_preferences_and_the_instance_id_as_last_resort():
+    items = [phone(1), phone(2, instance_name=""), phone(3, instance_name=None, phone_id="null")]
+    pairs, collisions = fleet.assign_hostnames(items, ["instance_name", "koophone_phone_id"], no_render)
+    assert hostnames_of(pairs) == ["kp-00001", "id00002", "id00003"]
+    assert collisions == {}
+
+
+def test_template_preferences_use_the_renderer_and_fall_through_when_empty():
+    def render(template, item):
+        return None if item["instance_id"] == "id00002" else "%s/%s" % (template, item["instance_id"])
+
+    pairs, collisions = fleet.assign_hostnames([phone(1), phone(2)], ["{{ x }}", "instance_id"], render)
+    assert hostnames_of(pairs) == ["{{ x }}/id00001", "id00002"]
+    assert collisions == {}
+
+
+def test_colliding_names_all_get_their_id_whatever_the_order():
+    items = [phone(1, instance_name="twin"), phone(2), phone(3, instance_name="twin")]
+    pairs, collisions = fleet.assign_hostnames(items, ["instance_name"], no_render)
+    assert hostnames_of(pairs) == ["twin_id00001", "kp-00002", "twin_id00003"]
+    assert collisions == {"twin": ["id00001", "id00003"]}
+    reversed_pairs, reversed_collisions = fleet.assign_hostnames(list(reversed(items)), ["instance_name"], no_render)
+    assert sorted(reversed_pairs, key=lambda pair: pair[0]) == sorted(pairs, key=lambda pair: pair[0])
+    assert reversed_collisions == {"twin": ["id00003", "id00001"]}
+
+
+def test_a_renamed_phone_never_takes_another_phones_name():
+    items = [phone(1, instance_name="a"), phone(2, instance_name="a"), phone(3, instance_name="a_id00001")]
+    names = hostnames_of(fleet.assign_hostnames(items, ["instance_name"], no_render)[0])
+    assert len(set(names)) == 3 and "a_id00001" in names and "a_id00002" in names
+
+
+def test_strict_collisions_raise_naming_the_phones():
+    items = [phone(1, instance_name="twin"), phone(2, instance_name="twin")]
+    with pytest.raises(fleet.HostnameCollision) as raised:
+        fleet.assign_hostnames(items, ["instance_name"], no_render, strict=True)
+    assert "'twin' (id00001, id00002)" in str(raised.value)
+
+
+def test_collision_descriptions_are_bounded():
+    text = fleet.describe_collisions({"n%02d" % i: ["a", "b"] for i in range(12)})
+    assert text.startswith("12 hostname(s)") and text.endswith("and 7 more")
+
+
+@pytest.mark.parametrize("entry", ["serial", "", 3])
+def test_hostname_entries_must_be_fields_or_templates(entry):
+    with pytest.raises(InvalidOption):
+        fleet.check_hostnames("hostnames", ["instance_name", entry])
+
+
+def test_hostname_entries_accept_fields_prefixed_or_not_and_templates():
+    fleet.check_hostnames("hostnames", ["instance_name", "koophone_instance_id", "{{ koophone_region }}-x"])
+
+
+# -------------------------------------------------------------------- the plugin
+
+
+def documented_defaults():
+    """Option values as Ansible would resolve them with nothing set, from the plugin's own docs."""
+    options = yaml.safe_load(plugin_module.DOCUMENTATION)["options"]
+    values = dict((name, spec.get("default")) for name, spec in options.items())
+    values.update(
+        dict.fromkeys(plugin_module.CLIENT_OPTIONS),
+        endpoint="http://emulator.invalid",
+        auth_token="token",
+        timeout=30,
+        retries=6,
+        concurrency=8,
+        validate_certs=True,
+        strict=False,
+        compose={},
+        groups={},
+        keyed_groups=[],
+        leading_separator=True,
+        use_extra_vars=False,
+        cache=False,
+    )
+    return values
+
+
+class FakeClient:
+    made = []
+
+    def __init__(self, params, items):
+        self.params, self.items, self.request_count = params, items, 3
+        FakeClient.made.append(self)
+
+    def list_all(self, operation, query, page_size, key=None, on_page=None):
+        """Hands the items over in pages of two, page 1 first and the rest in reverse, as a concurrent read may.
+
+        An exception among the items is raised in place of the page it would start, after the pages before.
+        """
+        self.call = (operation, query, page_size, key)
+        if isinstance(self.items, Exception):
+            raise self.items
+        pages = [list(self.items[start : start + 2]) for start in range(0, len(self.items), 2)]
+        for page_no in [1] + list(range(len(pages), 1, -1)) if pages else []:
+            page = pages[page_no - 1]
+            if isinstance(page[0], Exception):
+                raise page[0]
+            on_page(page_no, page)
+        return list(self.items)
+
+
+class DictCache(dict):
+    """The plugin only needs get() and item assignment from the cache adjudicator."""
+
+
+@pytest.fixture
+def make_plugin(monkeypatch):
+    FakeClient.made = []
+
+    def make(items=(), **options):
+        plugin = plugin_module.InventoryModule()
+        plugin._options = dict(documented_defaults(), **options)
+        plugin._redirected_names = [plugin.NAME]
+        plugin._cache = DictCache()
+        plugin.get_cache_key = lambda path: "key-" + path
+        monkeypatch.setattr(plugin, "_read_config_data", lambda path: None)
+        monkeypatch.setattr(plugin_module, "KooPhoneClient", lambda params: FakeClient(params, items))
+        return plugin
+
+    return make
+
+
+def parse(plugin, path="fleet.koophone.yml", cache=True):
+    inventory = InventoryData()
+    plugin.parse(inventory, DataLoader(), path, cache=cache)
+    return inventory
+
+
+@pytest.mark.parametrize(
+    "path,wanted",
+    [("koophone.yml", True), ("prod.koophone.yaml", True), ("koophone.json", False), ("fleet.yml", False)],
+)
+def test_verify_file_wants_koophone_yaml_names(tmp_path, path, wanted):
+    (tmp_path / path).write_text("plugin: koophone.cloud.koophone\n")
+    assert plugin_module.InventoryModule().verify_file(str(tmp_path / path)) is wanted
+
+
+def test_parse_adds_every_phone_with_variables_groups_and_connection_settings(make_plugin):
+    inventory = parse(make_plugin([phone(1), phone(2, running_status=1, assign_status=1, assign_user="u1")]))
+    assert sorted(inventory.hosts) == ["kp-00001", "kp-00002"]
+    host = inventory.get_host("kp-00002")
+    assert host.vars["koophone_instance_id"] == "id00002"
+    assert host.vars["koophone_running_status_name"] == "stopped"
+    groups = sorted(group.name for group in host.get_groups())
+    assert groups == [
+        "koophone",
+        "koophone_assigned",
+        "koophone_region_cn_north_4",
+        "koophone_sku_professional_edition_4_vcpus_8_gb_32_gb_storage_maximum_resolution_720p",
+        "koophone_status_stopped",
+    ]
+    connection = inventory.groups["koophone"].vars
+    assert connection["ansible_connection"] == "local"
+    assert connection["ansible_python_interpreter"] == "{{ ansible_playbook_python }}"
+    # The interpreter template must be evaluated at run time; a value from the API never is.
+    assert is_trusted_as_template(connection["ansible_python_interpreter"])
+    assert not is_trusted_as_template(host.vars["koophone_instance_name"])
+
+
+def test_hosts_keep_page_order_whatever_order_the_pages_arrive_in(make_plugin):
+    inventory = parse(make_plugin([phone(number) for number in range(1, 8)]))
+    expected = ["kp-%05d" % number for number in range(1, 8)]
+    assert list(inventory.hosts) == expected
+    assert [host.name for host in inventory.groups["koophone"].get_hosts()] == expected
+
+
+def test_a_read_that_fails_half_way_adds_nothing(make_plugin):
+    error = KooPhoneError("connection broke", operation="ListInstances")
+    plugin = make_plugin([phone(1), phone(2), phone(3), phone(4), error, phone(6)])
+    inventory = InventoryData()
+    with pytest.raises(AnsibleParserError, match="connection broke"):
+        plugin.parse(inventory, DataLoader(), "fleet.koophone.yml")
+    assert inventory.hosts == {}
+    assert set(inventory.groups) == {"all", "ungrouped"}
+
+
+def test_a_phone_named_localhost_or_known_from_another_source_takes_the_ordinary_path(make_plugin, tmp_path):
+    static, source = tmp_path / "static.ini", tmp_path / "fleet.koophone.yml"
+    static.write_text("kp-00002\n")
+    source.write_text("plugin: koophone.cloud.koophone\n")
+    inventory = InventoryData()
+    inventory.current_source = str(static)
+    inventory.add_host("kp-00002")
+    inventory.set_variable("kp-00002", "site", "lab")
+    inventory.current_source = str(source)
+    plugin = make_plugin([phone(1, instance_name="localhost"), phone(2), phone(3)])
+    plugin.parse(inventory, DataLoader(), str(source))
+    assert inventory.localhost is inventory.get_host("localhost")
+    known = inventory.get_host("kp-00002")
+    assert known.vars["site"] == "lab" and known.vars["koophone_instance_id"] == "id00002"
+    assert known.vars["inventory_file"] == str(static)  # the first source it came from
+    # A host built by the plugin carries what add_host gave the localhost phone.
+    for name in ("inventory_file", "inventory_dir"):
+        assert inventory.get_host("kp-00003").vars[name] == inventory.get_host("localhost").vars[name]
+    assert inventory.get_host("kp-00003").vars["inventory_dir"] == str(tmp_path)
+    assert {host.name for host in inventory.groups["koophone"].get_hosts()} == {"localhost", "kp-00002", "kp-00003"}
+
+
+def test_compose_entries_do_not_see_each_other(make_plugin):
+    plugin = make_plugin(
+        [phone(1)],
+        compose={"first": trust_as_template("1"), "second": trust_as_template("first | default('unset')")},
+    )
+    assert parse(plugin).get_host("kp-00001").vars["second"] == "unset"
+
+
+def test_the_client_gets_the_common_options_and_the_server_side_filters(make_plugin):
+    plugin = make_plugin(
+        [phone(1)],
+        instance_name="kp",
+        pool_scene_tag="CLOUD_PHONE",
+        pool_name="pool-a",
+        query_start_time="2025-01-01 00:00:00",
+        page_size=200,
+        concurrency=16,
+    )
+    parse(plugin)
+    (client,) = FakeClient.made
+    assert client.params["concurrency"] == 16 and client.params["auth_token"] == "token"
+    assert set(client.params) == set(plugin_module.CLIENT_OPTIONS)
+    assert client.call == (
+        "ListInstances",
+        {
+            "instance_name": "kp",
+            "pool_scene_tag": "CLOUD_PHONE",
+            "pool_name": "pool-a",
+            "query_start_time": "2025-01-01 00:00:00",
+        },
+        200,
+        "instance_id",
+    )
+
+
+def test_compose_groups_and_keyed_groups_see_the_koophone_variables(make_plugin):
+    plugin = make_plugin(
+        [phone(1), phone(2, frozen_status=1)],
+        compose={"label": trust_as_template("koophone_instance_name ~ '@' ~ koophone_region")},
+        groups={"frozen": trust_as_template("koophone_frozen_status == 1")},
+        keyed_groups=[{"key": trust_as_template("koophone_billing_mode"), "prefix": "billing"}],
+    )
+    inventory = parse(plugin)
+    assert inventory.get_host("kp-00001").vars["label"] == "kp-00001@cn-north-4"
+    assert [host.name for host in inventory.groups["frozen"].get_hosts()] == ["kp-00002"]
+    assert len(inventory.groups["billing_1"].get_hosts()) == 2
+
+
+def test_a_name_that_looks_like_a_template_stays_literal_through_compose_and_hostnames(make_plugin):
+    name = "{{ lookup('pipe', 'id') }}"
+    plugin = make_plugin(
+        [phone(1, instance_name=name)],
+        hostnames=[trust_as_template("{{ koophone_instance_name }}")],
+        compose={"label": trust_as_template("koophone_instance_name")},
+    )
+    inventory = parse(plugin)
+    assert list(inventory.hosts) == [name]
+    assert inventory.get_host(name).vars["label"] == name
+
+
+def test_expression_filters_see_the_koophone_variables(make_plugin):
+    phones = [phone(1), phone(2, frozen_status=1), phone(3, running_status=1), phone(4, instance_name="game-4")]
+    plugin = make_plugin(
+        phones,
+        include_filters=[trust_as_template("koophone_running_status_name == 'running'"), {"instance_name": "game-*"}],
+        exclude_filters=[trust_as_template("koophone_frozen_status_name == 'frozen'")],
+    )
+    assert sorted(parse(plugin).hosts) == ["game-4", "kp-00001"]
+
+
+def test_a_failing_expression_does_not_match_and_warns_once(make_plugin, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(plugin_module.display, "warning", warnings.append)
+    plugin = make_plugin(
+        [phone(1), phone(2), phone(3, tag="x")],
+        exclude_filters=[trust_as_template("koophone_tag == 'x'")],  # undefined for phones 1 and 2
+    )
+    assert sorted(parse(plugin).hosts) == ["kp-00001", "kp-00002"]
+    (warning,) = warnings
+    assert "koophone_tag" in warning and "2 phone(s)" in warning and "id00001" in warning
+
+    with pytest.raises(AnsibleParserError, match="exclude_filters entry .* failed for phone id00001"):
+        parse(make_plugin([phone(1)], exclude_filters=[trust_as_template("koophone_tag == 'x'")], strict=True))
+
+
+def test_an_expression_never_evaluates_api_values(make_plugin):
+    name = "{{ lookup('pipe', 'id') }}"
+    plugin = make_plugin(
+        [phone(1, instance_name=name), phone(2)],
+        include_filters=[trust_as_template("koophone_instance_name is search('lookup')")],
+    )
+    assert list(parse(plugin).hosts) == [name]
+
+
+def test_connection_vars_can_be_replaced_or_dropped(make_plugin):
+    inventory = parse(make_plugin([phone(1)], connection_vars={}))
+    assert inventory.groups["koophone"].vars == {}
+    inventory = parse(make_plugin([phone(1)], connection_vars={"ansible_connection": "ssh", "ansible_port": 2222}))
+    assert inventory.groups["koophone"].vars == {"ansible_connection": "ssh", "ansible_port": 2222}
+
+
+def test_collisions_warn_and_strict_fails(make_plugin, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(plugin_module.display, "warning", warnings.append)
+    twins = [phone(1, instance_name="twin"), phone(2, instance_name="twin")]
+    inventory = parse(make_plugin(twins))
+    assert sorted(inventory.hosts) == ["twin_id00001", "twin_id00002"]
+    assert len(warnings) == 1 and "twin" in warnings[0]
+    with pytest.raises(AnsibleParserError, match="strict"):
+        parse(make_plugin(twins, strict=True))
+
+
+@pytest.mark.parametrize(
+    "options,option",
+    [
+        ({"page_size": 201}, "page_size"),
+        ({"retries": 21}, "retries"),
+        ({"instance_name": "x" * 129}, "instance_name"),
+        ({"query_start_time": "2025-02-01 00:00:00", "query_end_time": "2025-01-01 00:00:00"}, "query_end_time"),
+        ({"connection_vars": "local"}, "connection_vars"),
+        ({"exclude_filters": [{"colour": "red"}]}, "exclude_filters"),
+    ],
+)
+def test_bad_options_fail_before_any_client_exists(make_plugin, options, option):
+    with pytest.raises(AnsibleParserError, match="invalid option %s" % option):
+        parse(make_plugin([phone(1)], **options))
+    assert FakeClient.made == []
+
+
+def test_api_errors_become_parser_errors_with_the_details(make_plugin):
+    error = KooPhoneError("Authenticate Failed!", operation="ListInstances", status=401, request_id="abc")
+    with pytest.raises(AnsibleParserError) as raised:
+        parse(make_plugin(error))
+    assert "ListInstances" in str(raised.value) and "x-request-id=abc" in str(raised.value)
+
+
+# -------------------------------------------------------------------- caching
+
+
+def test_the_cache_holds_the_raw_items_and_serves_the_next_run(make_plugin):
+    first = make_plugin([phone(1), phone(2)], cache=True)
+    parse(first)
+    (record,) = first._cache.values()
+    assert plugin_module._unpack(record["items"]) == [phone(1), phone(2)]
+
+    second = make_plugin([], cache=True, compose={"x": trust_as_template("1 + 1")})
+    second._cache = first._cache
+    inventory = parse(second)
+    assert len(FakeClient.made) == 1  # no client for the second run
+    assert sorted(inventory.hosts) == ["kp-00001", "kp-00002"]
+    assert inventory.get_host("kp-00001").vars["x"] == 2
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"instance_name": "kp"},
+        {"pool_name": "pool-b"},
+        {"endpoint": "http://other.invalid"},
+        {"project_id": "p2"},
+        {"auth_token": "another-tenants-token"},
+    ],
+)
+def test_a_cache_entry_for_another_query_or_tenant_is_a_miss(make_plugin, change):
+    first = make_plugin([phone(1)], cache=True)
+    parse(first)
+    second = make_plugin([phone(2)], cache=True, **change)
+    second._cache = first._cache
+    assert list(parse(second).hosts) == ["kp-00002"]
+    assert len(FakeClient.made) == 2
+
+
+@pytest.mark.parametrize("packed", ["not base64!", "aGVsbG8=", plugin_module._pack({"a": 1})[:-4]])
+def test_a_damaged_packed_entry_is_a_miss(make_plugin, packed):
+    plugin = make_plugin([phone(1)], cache=True)
+    fingerprint = plugin._fingerprint()
+    record = {"format": plugin_module.CACHE_FORMAT, "fingerprint": fingerprint, "items": packed}
+    assert plugin_module._cached_items({"k": record}, "k", fingerprint) is None
+
+
+def test_packing_round_trips_every_json_value():
+    items = [phone(1, assign_user="专业版", backup_time=None), {"instance_id": "x", "nested": [1, {"a": True}]}]
+    assert plugin_module._unpack(plugin_module._pack(items)) == items
+
+
+def test_the_cache_never_holds_the_token(make_plugin):
+    plugin = make_plugin([phone(1)], cache=True, auth_token="s3cr3t-token")
+    parse(plugin)
+    assert "s3cr3t-token" not in json.dumps(dict(plugin._cache))
+
+
+def test_a_refresh_reads_the_api_and_updates_the_cache(make_plugin):
+    first = make_plugin([phone(1)], cache=True)
+    parse(first)
+    second = make_plugin([phone(2)], cache=True)
+    second._cache = first._cache
+    assert list(parse(second, cache=False).hosts) == ["kp-00002"]
+    (record,) = second._cache.values()
+    assert plugin_module._unpack(record["items"]) == [phone(2)]
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        None,
+        "garbage",
+        {"format": 99},
+        {"format": plugin_module.CACHE_FORMAT, "fingerprint": "x", "items": "{"},
+        {"format": 1, "fingerprint": "x", "items": "[]"},  # an older plugin's entry
+    ],
+)
+def test_an_unusable_cache_entry_is_a_miss(make_plugin, record):
+    plugin = make_plugin([phone(1)], cache=True)
+    if isinstance(record, dict) and record.get("fingerprint") == "x":
+        record = dict(record, fingerprint=plugin._fingerprint())
+    plugin._cache["key-fleet.koophone.yml"] = record
+    assert list(parse(plugin).hosts) == ["kp-00001"]
+    assert len(FakeClient.made) == 1
+
+
+def test_without_cache_nothing_is_stored(make_plugin):
+    plugin = make_plugin([phone(1)])
+    parse(plugin)
+    assert dict(plugin._cache) == {}
+
+
+# -------------------------------------------------------------------- the shared client's on_page (used by the plugin)
+
+
+@pytest.fixture
+def emulator_url():
+    from koophone_emulator.config import Settings
+    from koophone_emulator.server import start_in_thread
+
+    server = start_in_thread(Settings(port=0, quiet=True, instances=1050, latency_ms=5))
+    yield server.url
+    server.shutdown()
+    server.server_close()
+
+
+def listing_client(url, **params):
+    return KooPhoneClient(dict(dict(endpoint=url, auth_token="demo-token", concurrency=4), **params))
+
+
+def test_on_page_gets_every_page_once_page_one_first(emulator_url):
+    handed = []
+    client = listing_client(emulator_url)
+    items = client.list_all(
+        "ListInstances", {}, 100, key="instance_id", on_page=lambda n, page: handed.append((n, page))
+    )
+    assert handed[0][0] == 1
+    assert sorted(number for number, page in handed) == list(range(1, 12))
+    by_page = [item for number, page in sorted(handed, key=lambda pair: pair[0]) for item in page]
+    assert by_page == items  # the return value is unchanged: page order
+    assert len({item["instance_id"] for item in items}) == 1050
+    assert client.request_count == 11
+
+
+def test_on_page_leaves_out_items_it_already_handed_over():
+    handed = []
+    handover = client_module._Handover(lambda number, page: handed.append((number, page)), "instance_id")
+    handover(1, [{"instance_id": "a"}, {"instance_id": "b"}])
+    handover(3, [{"instance_id": "b"}, {"instance_id": "c"}])
+    assert handed == [(1, [{"instance_id": "a"}, {"instance_id": "b"}]), (3, [{"instance_id": "c"}])]
+
+
+def test_a_failed_page_still_raises_with_on_page(emulator_url, monkeypatch):
+    client = listing_client(emulator_url, retries=0)
+    call = client.call
+
+    def failing(operation, path_params=None, query=None, body=None):
+        if query["page_no"] == 5:
+            raise KooPhoneError("page 5 broke", operation=operation)
+        return call(operation, path_params=path_params, query=query, body=body)
+
+    monkeypatch.setattr(client, "call", failing)
+    handed = []
+    with pytest.raises(KooPhoneError, match="page 5 broke"):
+        client.list_all("ListInstances", {}, 100, on_page=lambda number, page: handed.append(number))
+    assert 5 not in handed and len(handed) == 10
+
+
+def test_when_on_page_gives_up_no_further_page_is_requested(emulator_url):
+    client = listing_client(emulator_url, concurrency=2)
+
+    def give_up(number, page):
+        if number != 1:
+            raise RuntimeError("enough")
+
+    with pytest.raises(RuntimeError, match="enough"):
+        client.list_all("ListInstances", {}, 100, on_page=give_up)
+    assert client.request_count <= 1 + 2 + 2  # page 1, the pages in flight, at most one more each
