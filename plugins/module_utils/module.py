@@ -67,6 +67,11 @@ class KooPhoneModule:
     A module builds one, then calls ``run(function, validate)``: its own option checks run
     before the client exists, so bad input never sends a request; ``function`` receives this
     object and returns the result dict.
+
+    ``result`` holds what the module has done so far. A module records each change there as soon
+    as the service accepted it (``kp.result.update(changed=True, ...)``), so that an error in a
+    later step still reports ``changed`` and what was done, instead of hiding a paid order or a
+    reboot behind a failure that says nothing changed.
     """
 
     def __init__(self, argument_spec, **kwargs):
@@ -76,6 +81,7 @@ class KooPhoneModule:
         self.params = self.module.params
         self.check_mode = self.module.check_mode
         self._client = None
+        self.result = {"changed": False}
         if not HAS_REQUESTS:
             self.module.fail_json(msg=missing_required_lib("requests"), exception=repr(REQUESTS_IMPORT_ERROR))
 
@@ -87,6 +93,20 @@ class KooPhoneModule:
 
     def fail_invalid(self, error):
         self.module.fail_json(msg="Invalid option %s" % error, option=error.option)
+
+    def fail(self, **result):
+        """fail_json with what was done so far, then ``result`` (which needs ``msg``)."""
+        self.module.fail_json(**self._hide_results(dict(self.result, **result)))
+
+    def exit(self, **result):
+        self.module.exit_json(**self._hide_results(dict(self.result, **result)))
+
+    def _hide_results(self, result):
+        # Under no_log, Ansible censors a task's result but still prints each entry of a ``results``
+        # list (it takes them for loop items); each entry has to carry the marker itself.
+        if self.module.no_log and isinstance(result.get("results"), list):
+            result["results"] = [dict(entry, _ansible_no_log=True) for entry in result["results"]]
+        return result
 
     def run(self, function, validate=None):
         """Validate the options (``validate(params)`` raises InvalidOption), then run ``function``."""
@@ -100,8 +120,8 @@ class KooPhoneModule:
         except InvalidOption as error:
             self.fail_invalid(error)
         except KooPhoneError as error:
-            self.module.fail_json(msg=str(error), **error.to_dict())
+            self.fail(msg=str(error), **error.to_dict())
         except Exception as error:  # pylint: disable=broad-except
             # Never a bare traceback: say what broke, keep the trace for -vvv.
-            self.module.fail_json(msg="Unexpected error: %s" % (error,), exception=traceback.format_exc())
-        self.module.exit_json(**result)
+            self.fail(msg="Unexpected error: %s" % (error,), exception=traceback.format_exc())
+        self.exit(**result)

@@ -398,7 +398,7 @@ def finish(kp, report, installed, task_ids=()):
         )
         named = "; ".join("%s: %s" % (i, report.entries[i].get("msg")) for i in failed[:NAMED_IN_MESSAGE])
         more = " and %d more" % (len(failed) - NAMED_IN_MESSAGE) if len(failed) > NAMED_IN_MESSAGE else ""
-        kp.module.fail_json(
+        kp.fail(
             msg="%s failed on %d of %d instance(s): %s%s" % (what, len(failed), len(report.order), named, more),
             **result,
         )

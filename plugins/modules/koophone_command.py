@@ -324,7 +324,7 @@ def run_module(kp):
     if asynchronous:
         result.update(task_ids=run.task_ids, pending_instance_ids=run.pending)
     if run.failed_ids and params["fail_on_error"]:
-        kp.module.fail_json(**result)
+        kp.fail(**result)
     return result
 
 

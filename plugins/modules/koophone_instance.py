@@ -504,7 +504,7 @@ def fail(kp, msg, result, failures=()):
             msg,
             "; ".join("%s (instances %s)" % (d["msg"], ", ".join(d["instance_ids"])) for d in details),
         )
-    kp.module.fail_json(msg=msg, **result)
+    kp.fail(msg=msg, **result)
 
 
 def failed_ids(failures):

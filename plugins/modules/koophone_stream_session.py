@@ -246,7 +246,7 @@ def run(kp):
     if failed:
         named = "; ".join("%s: %s" % (e["instance_id"], e["msg"]) for e in failed[:NAMED_IN_MESSAGE])
         more = " and %d more" % (len(failed) - NAMED_IN_MESSAGE) if len(failed) > NAMED_IN_MESSAGE else ""
-        kp.module.fail_json(
+        kp.fail(
             msg="%s failed on %d of %d instance(s): %s%s"
             % (VERBS[params["state"]], len(failed), len(sessions), named, more),
             **result,

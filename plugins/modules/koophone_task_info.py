@@ -228,7 +228,7 @@ def run_module(kp):
         "done": bool(found) and all(task["done"] for task in found),
     }
     if params["wait"] and not finished:
-        kp.module.fail_json(msg=describe_pending(reader.pending_jobs(), params["wait_timeout"]), **result)
+        kp.fail(msg=describe_pending(reader.pending_jobs(), params["wait_timeout"]), **result)
     return result
 
 

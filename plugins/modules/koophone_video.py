@@ -351,7 +351,7 @@ def run_with(combinations):
         if failed:
             named = "; ".join("%s: %s" % (i, entries[i]["msg"]) for i in failed[:NAMED_IN_MESSAGE])
             more = " and %d more" % (len(failed) - NAMED_IN_MESSAGE) if len(failed) > NAMED_IN_MESSAGE else ""
-            kp.module.fail_json(
+            kp.fail(
                 msg="Setting video failed on %d of %d instance(s): %s%s" % (len(failed), len(ids), named, more),
                 **result,
             )

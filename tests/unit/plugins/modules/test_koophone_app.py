@@ -1,5 +1,6 @@
 """koophone_app's decisions with a scripted service: validation, detection, chunking, lost answers, 62005, reports."""
 
+import fake_kp
 import pytest
 
 from ansible_collections.koophone.cloud.plugins.module_utils import apps
@@ -355,26 +356,9 @@ def test_the_watcher_reads_until_jobs_finish_and_drops_unknown_tasks():
 # ---------------------------------------------------------------- the module's reports
 
 
-class Exit(Exception):
-    pass
-
-
-class FakeModule:
-    def __init__(self, diff=True):
-        self._diff = diff
-        self.failed = None
-
-    def fail_json(self, **result):
-        self.failed = result
-        raise Exit()
-
-
-class FakeKp:
+class FakeKp(fake_kp.FakeKp):
     def __init__(self, service, check_mode=False, **overrides):
-        self.client = service
-        self.params = params(**overrides)
-        self.check_mode = check_mode
-        self.module = FakeModule()
+        super().__init__(service, params(**overrides), check_mode)
 
 
 def test_check_mode_reads_but_sends_nothing():
@@ -405,7 +389,7 @@ def test_a_failed_instance_fails_the_task_naming_it_and_keeps_the_others():
 
     service.op_ExecuteJob = execute_job
     kp = FakeKp(service, instance_ids=["a", "b"])
-    with pytest.raises(Exit):
+    with pytest.raises(fake_kp.ModuleExit):
         module.run(kp)
     result = kp.module.failed
     assert result["failed_instance_ids"] == ["b"] and result["changed_instance_ids"] == ["a"]

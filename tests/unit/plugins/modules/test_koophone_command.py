@@ -15,6 +15,7 @@ from ansible_collections.koophone.cloud.plugins.modules import koophone_command 
 from ansible_collections.koophone.cloud.plugins.modules import koophone_task_info
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils"))
+import fake_kp
 from stub_server import DROP, StubServer  # noqa: E402  (the client tests' scripted HTTP server)
 
 # ---------------------------------------------------------------- a scripted client
@@ -362,17 +363,9 @@ def test_jobs_missing_from_the_submission_answer_are_failures():
 # ---------------------------------------------------------------- the module
 
 
-class FakeModule:
-    def fail_json(self, **result):
-        raise SystemExit(result)
-
-
-class FakeKp:
+class FakeKp(fake_kp.FakeKp):
     def __init__(self, client, check_mode=False, **overrides):
-        self.client = client
-        self.check_mode = check_mode
-        self.params = dict(params(**overrides), strip_empty_ends=True)
-        self.module = FakeModule()
+        super().__init__(client, dict(params(**overrides), strip_empty_ends=True), check_mode)
 
 
 def test_check_mode_sends_nothing_and_reports_a_change():

@@ -1,5 +1,6 @@
 """koophone_stream_session: the answer it extracts, per-instance failures, check mode, and no token in messages."""
 
+import fake_kp
 import pytest
 
 from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption, KooPhoneError
@@ -51,25 +52,9 @@ class FakeClient:
         return outcomes
 
 
-class Exit(Exception):
-    pass
-
-
-class FakeModule:
-    def __init__(self):
-        self.failed = None
-
-    def fail_json(self, **result):
-        self.failed = result
-        raise Exit()
-
-
-class FakeKp:
+class FakeKp(fake_kp.FakeKp):
     def __init__(self, client, ids, state="authorized", check_mode=False):
-        self.client = client
-        self.params = {"instance_ids": ids, "state": state}
-        self.check_mode = check_mode
-        self.module = FakeModule()
+        super().__init__(client, {"instance_ids": ids, "state": state}, check_mode)
 
 
 def test_the_session_fields_a_streaming_client_needs():
@@ -92,7 +77,7 @@ def test_tokens_for_every_instance_under_sessions_not_results():
 
 def test_a_refused_instance_fails_the_task_by_name_without_the_tokens_in_the_message():
     kp = FakeKp(FakeClient(stopped=["b"]), ["a", "b"])
-    with pytest.raises(Exit):
+    with pytest.raises(fake_kp.ModuleExit):
         module.run(kp)
     failed = kp.module.failed
     assert failed["failed_instance_ids"] == ["b"]

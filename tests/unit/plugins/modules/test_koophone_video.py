@@ -4,6 +4,7 @@ import json
 import os
 import stat
 
+import fake_kp
 import pytest
 
 from ansible_collections.koophone.cloud.plugins.module_utils import video
@@ -204,24 +205,6 @@ def test_no_record(tmp_path):
 # ---------------------------------------------------------------- the module run
 
 
-class Exit(Exception):
-    pass
-
-
-class FakeModule:
-    def __init__(self):
-        self._diff = True
-        self.failed = None
-        self.warnings = []
-
-    def fail_json(self, **result):
-        self.failed = result
-        raise Exit()
-
-    def warn(self, text):
-        self.warnings.append(text)
-
-
 class FakeClient:
     endpoint = "http://emulator"
 
@@ -244,12 +227,9 @@ class FakeClient:
         return results
 
 
-class FakeKp:
+class FakeKp(fake_kp.FakeKp):
     def __init__(self, client, ids, record_file, check_mode=False, force=False):
-        self.client = client
-        self.params = {"instance_ids": ids, "record_file": record_file, "force": force}
-        self.check_mode = check_mode
-        self.module = FakeModule()
+        super().__init__(client, {"instance_ids": ids, "record_file": record_file, "force": force}, check_mode)
 
 
 def test_second_run_sends_nothing_and_force_sends_again(tmp_path):
@@ -290,7 +270,7 @@ def test_a_refused_chunk_fails_naming_its_instances_and_is_not_recorded(tmp_path
     ids = ["id%03d" % n for n in range(150)]
     combos = expand(settings=raw())
     kp = FakeKp(FakeClient(refuse=["id120"]), ids, path)
-    with pytest.raises(Exit):
+    with pytest.raises(fake_kp.ModuleExit):
         module.run_with(combos)(kp)
     assert kp.module.failed["failed_instance_ids"] == ids[100:]
     assert "failed on 50 of 150" in kp.module.failed["msg"] and "KOOPHONE.API.1001" in kp.module.failed["msg"]
