@@ -215,12 +215,9 @@ class Record:
         """{instance_id: (fingerprint, settings list or None)} for the instances the record knows."""
         if self.disabled:
             return {}
-        try:
-            with self._locked():
-                data = self._load()
-        except OSError as error:
-            self.warnings.append("Could not read the video settings record %s (%s)" % (self.path, error))
-            return {}
+        # No lock to read: store() replaces the file atomically, so a reader sees a whole record, old or
+        # new. Reading this way also leaves the disk untouched, as check mode promises.
+        data = self._load()
         found = {}
         for instance_id in ids:
             entry = data["instances"].get(self.key(instance_id))

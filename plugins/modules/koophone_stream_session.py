@@ -17,10 +17,11 @@ description:
   - Each instance is one request per operation (the API takes one instance at a time); they run concurrently (see
     O(concurrency)). A failure on one instance is reported in RV(sessions) and fails the task naming it, while the
     other instances' results stand.
-  - "B(The device_token is a credential.) Ansible cannot hide one return value of a module, so put C(no_log: true) on
-    every task that uses O(state=authorized). Ansible then replaces the task's result in its output and its log
-    (C(log_path), callbacks, any C(-v) verbosity) with a censored notice, while C(register) still receives the full
-    result. Do not print the registered variable with M(ansible.builtin.debug)."
+  - "B(The device_token is a credential.) Whenever the result holds a device token, the module's action plugin marks
+    the whole result as C(no_log): Ansible replaces it in its output and its log (C(log_path), callbacks, any C(-v)
+    verbosity) with a censored notice, while C(register) still receives every field. Put C(no_log: true) on the task
+    as well, so that a failure message is hidden too, and do not print the registered variable with
+    M(ansible.builtin.debug)."
   - These are actions, not states the API can read back, so they always report a change (in check mode, nothing is
     sent and a change is reported).
 author:
@@ -46,7 +47,15 @@ extends_documentation_fragment:
   - koophone.cloud.koophone
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
+  - ansible.builtin.action_common_attributes.flow
 attributes:
+  action:
+    support: full
+    details: The action plugin runs the module and censors a result that holds device tokens.
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
     details: Sends nothing and reports a change; returns no token.

@@ -4,6 +4,7 @@ import json
 import os
 import re
 
+import pytest
 from harness import api_requests
 
 
@@ -27,12 +28,13 @@ def test_tokens_stop_and_release(run_playbook, emulator):
         assert item["streaming"] is False and item["session"] is False
 
 
-def test_the_device_token_does_not_appear_at_vvvv_with_no_log(run_playbook, emulator, tmp_path):
+@pytest.mark.parametrize("task_no_log", [True, False], ids=["no_log", "without-no_log"])
+def test_the_device_token_does_not_appear_at_vvvv(run_playbook, emulator, tmp_path, task_no_log):
     ids, stopped_id = _setup(emulator)
     log_path = os.path.join(str(tmp_path), "ansible.log")
     run = run_playbook(
         "stream_session.yml",
-        extra_vars={"ids": ids, "stopped_id": stopped_id},
+        extra_vars={"ids": ids, "stopped_id": stopped_id, "task_no_log": task_no_log},
         args=["-vvvv"],
         env={"ANSIBLE_LOG_PATH": log_path},
     )

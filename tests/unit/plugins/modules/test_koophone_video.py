@@ -175,6 +175,13 @@ def test_record_round_trip_is_private_and_per_endpoint(tmp_path):
     assert video.Record(path, "https://koophone.example.com").lookup(["a"]) == {}
 
 
+def test_reading_the_record_writes_nothing(tmp_path):
+    # Check mode only reads the record: no directory, lock file or record may appear.
+    path = tmp_path / "missing-dir" / "record.json"
+    assert video.Record(str(path), "http://127.0.0.1:1").lookup(["a"]) == {}
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_superseded_settings_are_dropped(tmp_path):
     path = str(tmp_path / "record.json")
     record = video.Record(path, "e")
