@@ -9,9 +9,17 @@ version?). Uninstalls are ``pm uninstall NAME`` through sync-command. The comman
 the shared client directly (one request per 100 instances); this file does not depend on
 koophone_command.
 
-app/install and sync-command are not safe to repeat: when an answer is lost, this code re-reads
-what is installed before it decides anything, and an "already exists" answer (62005) to a
-re-sent install counts as installed.
+app/install and sync-command are not safe to repeat. An install request whose answer was lost (a
+broken connection or a 5xx after it was sent) is never sent again within the run: the installed
+apps are re-read (polled up to wait_timeout) and instances where the app did not show up are
+reported as "may or may not have been accepted". The client itself re-sends only requests that
+provably never reached the service (429, connection refused). An "already exists" answer (62005)
+is a definite refusal that applied nothing: the instances are re-read, those found at the version
+count as installed, and the install is sent once more to the rest of that request only.
+
+Concurrency: every stage (sending the install chunks, re-reading, polling tasks) is one
+``map_concurrently`` at a time, never one inside another, so at most ``concurrency`` requests
+are in flight.
 """
 
 import re
@@ -30,13 +38,14 @@ MAX_SIZE_MB = 2048  # 62015: "exceeds the limit of 2G"
 BIZ_TYPE = "apk"  # the only package type the service installs
 CONTENT_TYPE = "application/octet-stream"  # the only transfer the service offers (OBS download)
 
-# How long a lost install answer is given to show up in the installed apps before the install is
-# sent again (bounded by wait_timeout). Installs the emulator runs take about a second.
-LOST_ANSWER_GRACE_SECONDS = 30
 # A read command (pm list packages, dumpsys) whose answer was lost is simply sent again.
 READ_ATTEMPTS = 3
-# An install or uninstall chunk is sent at most this often (first send + re-sends after re-reads).
+# An uninstall chunk is sent at most this often (first send + re-sends after re-reads that still
+# find the package). Installs are never re-sent after a lost answer (see the module docstring).
 WRITE_ATTEMPTS = 3
+# Re-reading the installed apps while waiting for an install whose answer was lost: the interval
+# grows from 1 s to this, so a long wait over a large chunk costs few requests.
+LOST_ANSWER_MAX_INTERVAL = 10.0
 
 # The service's install errors (reference §4.4.1 and §6.2), as users should read them.
 ERROR_TEXT = {
@@ -280,42 +289,65 @@ class InstalledApps:
         return versions, failures
 
     def wait_for(self, ids, version, timeout):
-        """Re-read ``ids`` until all have ``version`` or ``timeout`` passes; return the last reading."""
+        """Re-read ``ids`` until all have ``version`` or ``timeout`` passes; return the last reading.
+
+        Each round re-reads only the instances not yet found at ``version``. With ``timeout`` <= 0
+        the instances are read once.
+        """
+        versions, failures = {}, {}
+        ids = list(ids)
+
+        def missing():
+            return [i for i in ids if versions.get(i) != version or i in failures]
+
+        def read_missing():
+            pending = missing()
+            read_versions, read_failures = self.read(pending)
+            for instance_id in pending:
+                failures.pop(instance_id, None)
+            versions.update(read_versions)
+            failures.update(read_failures)
+            return missing()
+
         if timeout <= 0:
-            return self.read(ids)
-
-        def done(reading):
-            versions, failures = reading
-            return not failures and all(versions.get(instance_id) == version for instance_id in ids)
-
-        return self.client.poll(lambda: self.read(ids), done, timeout, interval=1.0, max_interval=3.0)[1]
+            read_missing()
+        else:
+            self.client.poll(
+                read_missing, lambda left: not left, timeout, interval=1.0, max_interval=LOST_ANSWER_MAX_INTERVAL
+            )
+        return versions, failures
 
 
 # ---------------------------------------------------------------- uninstall
 
 
-def uninstall(client, installed, ids):
+def uninstall(client, installed, ids, record=None):
     """``pm uninstall`` where ``ids`` have the package; return ({id: True}, {id: failure}).
 
     A chunk whose answer was lost is re-read: where the package is gone it counts as removed,
     where it is still there the uninstall is sent again (at most WRITE_ATTEMPTS sends).
+    ``record(ids)`` is called as soon as instances are known to be removed.
     """
     removed, failures = {}, {}
     pending = list(ids)
     command = "pm uninstall %s" % installed.package
     for attempt in range(WRITE_ATTEMPTS):
+        done_now = []
         results, failed, lost = run_command(client, pending, command)
         failures.update(dict((i, dict(f, msg="uninstall: " + f["msg"])) for i, f in failed.items()))
         for instance_id, entry in results.items():
             output = (entry.get("execute_msg") or "").strip()
             if succeeded(entry) and "Failure" not in output:
                 removed[instance_id] = True
+                done_now.append(instance_id)
             else:
                 failures[instance_id] = failure(
                     entry.get("error_code"),
                     output or entry.get("error_msg"),
                     "pm uninstall %s failed" % installed.package,
                 )
+        if record is not None and done_now:
+            record(done_now)
         if not lost:
             break
         versions, unreadable = installed.read(lost)
@@ -326,6 +358,8 @@ def uninstall(client, installed, ids):
                 continue
             if versions.get(instance_id) is None:
                 removed[instance_id] = True
+                if record is not None:
+                    record([instance_id])
             elif attempt + 1 < WRITE_ATTEMPTS:
                 pending.append(instance_id)
             else:
@@ -369,76 +403,123 @@ def task_of(answer):
     return data.get("task_id"), jobs
 
 
+def lost_answer(error, what, timeout):
+    """The failure of an instance whose install request may have been applied but did not show up."""
+    entry = failure_of(error, "app/install")
+    reason = ("its answer was lost: %s" if error.maybe_applied else "%s") % entry["msg"]
+    waited = "after waiting %ss" % timeout if timeout > 0 else "when read again"
+    entry["msg"] = (
+        "the install request may or may not have been accepted (%s), and %s was not installed %s; the request "
+        "was not sent again, so that nothing is installed twice. Re-run to retry (the next run finds the app if "
+        "the request installed it meanwhile)" % (reason, what, waited)
+    )
+    entry["maybe_applied"] = True
+    return entry
+
+
 class Installer:
     """Sends app/install in chunks of 100 (concurrently) and records, per instance, what happened.
 
     ``submitted``: {id: (task_id, job_id or None)}; ``confirmed``: instances found installed after a
     lost answer or a 62005, {id: True} when this run's lost request installed it, False when someone
-    else did; ``failures``: {id: failure}.
+    else did; ``lost``: {id: error} of requests whose answer was lost, until ``confirm_lost``
+    settles them; ``failures``: {id: failure}.
+
+    ``record(task_id, chunk)`` is called (from a worker thread) as soon as the service accepted a
+    chunk, ``record(None, chunk)`` when it may have (the answer was lost), so the module keeps what
+    was done even if a later step fails.
     """
 
-    def __init__(self, client, installed, params, file_name):
+    def __init__(self, client, installed, params, file_name, record=None):
         self.client = client
         self.installed = installed
         self.params = params
         self.file_name = file_name
-        self.grace = min(params["wait_timeout"], LOST_ANSWER_GRACE_SECONDS)
-        self.submitted, self.confirmed, self.failures = {}, {}, {}
+        self.record = record
+        self.submitted, self.confirmed, self.lost, self.failures = {}, {}, {}, {}
         self.task_ids = []
 
     def install(self, ids):
+        """Send the install to ``ids``; a chunk refused with 62005 is re-read and sent once more to the rest."""
+        refusals = self._send(list(ids))
+        if not refusals:
+            return
+        # 62005 refused the whole request and applied nothing: re-read, then send to the rest once more.
+        pending = [i for _error, chunk in refusals for i in chunk]
+        versions, unreadable = self.installed.read(pending)
+        self.failures.update(unreadable)
+        version = self.params["version"]
+        found = set(i for i in pending if i not in unreadable and versions.get(i) == version)
+        self.confirmed.update((i, False) for i in pending if i in found)  # someone else installed it meanwhile
+        resend = []
+        for error, chunk in refusals:
+            rest = [i for i in chunk if i not in found and i not in unreadable]
+            if not any(i in found for i in chunk):
+                # Re-reading does not explain the refusal; the same request would be refused again.
+                self.failures.update((i, failure_of(error, "app/install")) for i in rest)
+            else:
+                resend.extend(rest)
+        for error, chunk in self._send(resend):
+            self.failures.update((i, failure_of(error, "app/install (sent again after a 62005)")) for i in chunk)
+
+    def _send(self, ids):
+        """One request per chunk of ``ids``, concurrently; return [(error, chunk)] of chunks refused with 62005."""
         size = operations.get("InstallApp").chunk_size
         chunks = [list(ids[start : start + size]) for start in range(0, len(ids), size)]
-        for outcome, error in self.client.map_concurrently(self._install_chunk, chunks):
-            if error is not None:  # not expected: _install_chunk catches KooPhoneError itself
-                raise error
-            submitted, confirmed, failures = outcome
-            self.submitted.update(submitted)
-            self.confirmed.update(confirmed)
-            self.failures.update(failures)
-            for task_id, _job in submitted.values():
+        refusals = []
+        for chunk, (answer, error) in zip(chunks, self.client.map_concurrently(self._send_chunk, chunks)):
+            if error is not None and error.maybe_applied:
+                self.lost.update((i, error) for i in chunk)
+            elif error is not None and is_code(error, "62005"):
+                refusals.append((error, chunk))
+            elif error is not None:
+                self.failures.update((i, failure_of(error, "app/install")) for i in chunk)
+            else:
+                task_id, jobs = answer
+                if not task_id:
+                    # Accepted, but there is no task to follow: settled by re-reading, like a lost answer.
+                    missing = KooPhoneError("app/install answered without a task_id", operation="InstallApp")
+                    self.lost.update((i, missing) for i in chunk)
+                    continue
+                self.submitted.update((i, (task_id, jobs.get(i))) for i in chunk)
                 if task_id not in self.task_ids:
                     self.task_ids.append(task_id)
+        return refusals
 
-    def _install_chunk(self, chunk):
-        submitted, confirmed, failures = {}, {}, {}
+    def _send_chunk(self, chunk):
+        """Send one chunk; tell ``record`` at once when the service accepted it (or may have)."""
+        try:
+            answer = self.client.call("InstallApp", body=install_body(self.params, self.file_name, chunk))
+        except KooPhoneError as error:
+            if error.maybe_applied and self.record is not None:
+                self.record(None, chunk)
+            raise
+        task_id, jobs = task_of(answer)
+        if self.record is not None:
+            self.record(task_id, chunk)
+        return task_id, jobs
+
+    def confirm_lost(self, timeout):
+        """Re-read the instances of lost answers (polling up to ``timeout``); never send the install again.
+
+        Found at the version: installed by this run's lost request. Otherwise a failure that says
+        the request may or may not have been accepted (``maybe_applied``).
+        """
+        if not self.lost:
+            return
+        ids = list(self.lost)
         version = self.params["version"]
-        pending, lost_before = list(chunk), False
-        for _attempt in range(WRITE_ATTEMPTS):
-            try:
-                answer = self.client.call("InstallApp", body=install_body(self.params, self.file_name, pending))
-            except KooPhoneError as error:
-                if not (error.maybe_applied or is_code(error, "62005")):
-                    failures.update((i, failure_of(error, "app/install")) for i in pending)
-                    return submitted, confirmed, failures
-                # The request may have been applied, or the package is there after all: look before
-                # sending anything again. A lost answer gets a grace period for its install jobs to
-                # finish; a 62005 is read at once.
-                lost_before = lost_before or error.maybe_applied
-                grace = self.grace if error.maybe_applied else 0
-                versions, unreadable = self.installed.wait_for(pending, version, grace)
-                failures.update(unreadable)
-                found = [i for i in pending if i not in unreadable and versions.get(i) == version]
-                # Found after a lost answer: our request installed it. Found otherwise: someone else did.
-                confirmed.update((i, lost_before) for i in found)
-                still = [i for i in pending if i not in found and i not in unreadable]
-                if is_code(error, "62005") and not found:
-                    failures.update((i, failure_of(error, "app/install")) for i in still)
-                    return submitted, confirmed, failures
-                pending = still
-                if not pending:
-                    return submitted, confirmed, failures
+        versions, unreadable = self.installed.wait_for(ids, version, timeout)
+        what = "%s %s" % (self.params["name"], version)
+        for instance_id in ids:
+            error = self.lost.pop(instance_id)
+            if instance_id not in unreadable and versions.get(instance_id) == version:
+                self.confirmed[instance_id] = True
                 continue
-            task_id, jobs = task_of(answer)
-            if not task_id:
-                failures.update((i, failure(None, None, "app/install answered without a task_id")) for i in pending)
-            else:
-                submitted.update((i, (task_id, jobs.get(i))) for i in pending)
-            return submitted, confirmed, failures
-        failures.update(
-            (i, failure(None, None, "app/install: no answer after %d attempts" % WRITE_ATTEMPTS)) for i in pending
-        )
-        return submitted, confirmed, failures
+            entry = lost_answer(error, what, timeout)
+            if instance_id in unreadable:
+                entry["msg"] += "; reading the installed apps failed too: %s" % unreadable[instance_id]["msg"]
+            self.failures[instance_id] = entry
 
 
 # ---------------------------------------------------------------- install tasks
@@ -491,7 +572,9 @@ class TaskWatcher:
             self.errors.pop(task_id, None)
             for job in jobs:
                 self.jobs[job.get("job_id")] = job
-            if jobs and all(job_finished(job) for job in jobs):
+            # A task with no jobs has nothing left to do: finished, as in commands.py. Its instances
+            # are then judged by what is installed.
+            if all(job_finished(job) for job in jobs):
                 self.finished_tasks.add(task_id)
         return self.unfinished()
 

@@ -5,7 +5,8 @@
 - which instances a task targets and what they look like now (batch-query, read the way
   koophone_instance_info reads: one filtered request per id for a few ids, else the fleet once);
 - applying a batch operation so that a chunk whose answer was lost is re-read before anything
-  is sent again;
+  is sent again (or, for operations that are not repeatable, never sent again and reported as
+  maybe changed);
 - waiting: running status, async tasks, backups;
 - choosing what to buy from the SKU catalogue, with errors that list what it offers.
 
@@ -15,7 +16,7 @@ All HTTP goes through the shared client; this file only decides what to read and
 import re
 
 from ansible_collections.koophone.cloud.plugins.module_utils import operations, statuses
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption
+from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption, KooPhoneError
 
 # Up to this many ids, one filtered batch-query per id beats reading the whole fleet
 # (the trade-off koophone_instance_info makes too).
@@ -40,15 +41,19 @@ def name_pattern(prefix):
     return re.compile("^%s-(\\d+)$" % re.escape(prefix))
 
 
-def read_by_prefix(client, prefix):
+def read_by_prefix(client, prefix, server_filter=True):
     """Every instance named ``<prefix>-<number>``, in number order.
 
-    batch-query's instance_name filter may match more than that (the emulator matches substrings:
-    ``kp`` also finds ``kp-old-00001``), so the names are checked here as well.
+    With ``server_filter``, batch-query's instance_name filter narrows the listing. The reference
+    does not say whether that filter matches a substring or the whole name (the emulator matches
+    substrings: ``kp`` also finds ``kp-old-00001``), so the names are checked here as well, and a
+    listing that finds too few proves nothing: before anything is bought, ``state=present`` reads
+    again with ``server_filter=False`` (every page of the fleet, names checked only here).
     """
     pattern = name_pattern(prefix)
+    query = {"instance_name": prefix} if server_filter else {}
     numbered = []
-    for item in client.list_all("ListInstances", {"instance_name": prefix}, PAGE_SIZE, key="instance_id"):
+    for item in client.list_all("ListInstances", query, PAGE_SIZE, key="instance_id"):
         match = pattern.match(item.get("instance_name") or "")
         if match:
             numbered.append((int(match.group(1)), item))
@@ -158,37 +163,112 @@ class ChunkFailure:
         return dict(self.error.to_dict(), instance_ids=self.ids, msg=str(self.error))
 
 
+class Outcome:
+    """What a batch operation did, chunk by chunk.
+
+    - ``answers``: the answers of the accepted chunks;
+    - ``done``: ids the service accepted, or that a re-read after a lost answer shows changed;
+    - ``maybe``: ids of chunks whose answer was lost and that were not sent again: they may or may
+      not have been changed (a reboot probably happened), so they count as a change;
+    - ``failures``: every chunk that failed in the end, refused or lost (``error.maybe_applied``).
+    """
+
+    def __init__(self):
+        self.answers = []
+        self.done = []
+        self.maybe = []
+        self.failures = []
+
+    @property
+    def changed(self):
+        return bool(self.done or self.maybe)
+
+    @property
+    def failed_ids(self):
+        return [i for failure in self.failures for i in failure.ids]
+
+    def add(self, chunks):
+        """Sort answered and refused chunks in; return the lost ones (ChunkFailure) for the caller to decide."""
+        unsure = []
+        for chunk in chunks:
+            if not chunk.failed:
+                self.answers.append(chunk.answer)
+                self.done.extend(chunk.ids)
+            elif chunk.error.maybe_applied:
+                unsure.append(ChunkFailure(chunk.ids, chunk.error))
+            else:
+                self.failures.append(ChunkFailure(chunk.ids, chunk.error))
+        return unsure
+
+    def lost(self, unsure):
+        """Lost chunks that are not sent again: failures that may have applied."""
+        self.failures.extend(unsure)
+        self.maybe.extend(i for failure in unsure for i in failure.ids)
+
+    def in_order(self, ids):
+        done, maybe = set(self.done), set(self.maybe)
+        self.done = [i for i in unique(ids) if i in done]
+        self.maybe = [i for i in unique(ids) if i in maybe and i not in done]
+        return self
+
+
 def apply_batched(client, operation_name, ids, make_body, reread=None, still_needed=None):
-    """Call a batch operation over ``ids`` in chunks; return (answers, [ChunkFailure]).
+    """Call a batch operation over ``ids`` in chunks; return an Outcome.
 
     A chunk whose answer was lost is never simply sent again. With ``reread`` (ids -> {id: item})
-    and ``still_needed`` (item or None -> bool), its ids are read again and only those that still
-    need the change are sent, once. Without them the chunk is a failure that may have applied.
+    and ``still_needed`` (item or None -> bool), for operations whose effect the listing shows,
+    its ids are read again and only those that still need the change are sent, once; the others
+    count as done. Without them (reboot, reset, backup: not repeatable, or not visible in the
+    listing), or when the re-read fails, the chunk is a failure that may have applied
+    (``Outcome.maybe``) and is not sent again.
     """
-    answers, failures, unsure = _split(client.call_batched(operation_name, ids, make_body))
+    outcome = Outcome()
+    unsure = outcome.add(client.call_batched(operation_name, ids, make_body))
     if unsure and reread is not None:
         unsure_ids = [i for failure in unsure for i in failure.ids]
-        current = reread(unsure_ids)
+        try:
+            current = reread(unsure_ids)
+        except KooPhoneError:
+            # Nothing proves what the lost chunks did: report them as such, send nothing more.
+            outcome.lost(unsure)
+            return outcome.in_order(ids)
         remaining = [i for i in unsure_ids if still_needed(current.get(i))]
+        outcome.done.extend(i for i in unsure_ids if i not in set(remaining))
         if remaining:
-            more_answers, more_failures, more_unsure = _split(client.call_batched(operation_name, remaining, make_body))
-            answers.extend(more_answers)
-            failures.extend(more_failures + more_unsure)
+            outcome.lost(outcome.add(client.call_batched(operation_name, remaining, make_body)))
     else:
-        failures.extend(unsure)
-    return answers, failures
+        outcome.lost(unsure)
+    return outcome.in_order(ids)
 
 
-def _split(chunks):
-    answers, failures, unsure = [], [], []
-    for chunk in chunks:
-        if not chunk.failed:
-            answers.append(chunk.answer)
-        elif chunk.error.maybe_applied:
-            unsure.append(ChunkFailure(chunk.ids, chunk.error))
-        else:
-            failures.append(ChunkFailure(chunk.ids, chunk.error))
-    return answers, failures, unsure
+def created_instance_ids(answer):
+    """The instance ids a create answer names: ``data.instanceInfos[].instanceId`` (both sources).
+
+    Read liberally: ``data.data`` nesting (as install answers) and snake_case names as well.
+    """
+    data = answer.get("data") if isinstance(answer, dict) else None
+    if isinstance(data, dict) and isinstance(data.get("data"), dict) and "orderId" not in data:
+        data = data["data"]
+    if not isinstance(data, dict):
+        return []
+    infos = data.get("instanceInfos") or data.get("instance_infos") or []
+    found = []
+    for info in infos if isinstance(infos, list) else []:
+        if isinstance(info, dict):
+            instance_id = info.get("instanceId") or info.get("instance_id")
+            if instance_id:
+                found.append("%s" % (instance_id,))
+    return found
+
+
+def order_id(answer):
+    """``data.orderId`` of a create answer (``data.data.orderId`` read too)."""
+    data = answer.get("data") if isinstance(answer, dict) else None
+    if isinstance(data, dict) and isinstance(data.get("data"), dict) and "orderId" not in data:
+        data = data["data"]
+    if isinstance(data, dict):
+        return data.get("orderId") or data.get("order_id")
+    return None
 
 
 def task_ids(answers):

@@ -21,11 +21,18 @@ description:
     (C(GET /v1/instances/tasks/{task_id})) and reports the outcome on every instance.
   - Uninstalls run C(pm uninstall NAME) through sync-command (C(POST /v1/instances/sync-command)), one request per 100
     instances.
-  - An install or uninstall request is never repeated blindly. When its answer is lost (a broken connection or a
-    server error after it was sent), the module reads the installed apps again and sends the request again only to
-    the instances that still need it. An install answer that is lost is first given up to 30 seconds (at most
-    O(wait_timeout)) to show its effect. An "already exists" answer (C(KOOPHONE.API.62005)) is also checked
-    against the installed apps, and instances found at O(version) count as installed.
+  - An install request is never sent twice to an instance within a run once it may have reached the service. When
+    its answer is lost (a broken connection or a server error after it was sent), the module reads the installed
+    apps again, with O(wait=true) for up to O(wait_timeout) seconds; instances found at O(version) count as
+    installed, the others are reported as failed with C(maybe_applied=true) and a message that the request may or
+    may not have been accepted, and the task reports C(changed=true). Run the task again to retry; it finds the app
+    where the lost request installed it. Only requests that provably never reached the service (HTTP 429, a refused
+    connection) are sent again automatically.
+  - An "already exists" answer (C(KOOPHONE.API.62005)) refuses the whole request and applies nothing. The module
+    reads the installed apps of that request's instances; those found at O(version) count as installed (by someone
+    else, so unchanged), and the install is sent once more to the others.
+  - An uninstall whose answer is lost is checked against the installed apps; where the app is still there,
+    C(pm uninstall) is sent again (at most three times in all).
   - Per-instance failures (a failed download, a version conflict, no space, an instance that is not running, ...)
     are reported in RV(results) with a readable message, the service's error code and message; the task then fails,
     naming the instances, while the results of the other instances stand.
@@ -58,8 +65,9 @@ options:
       - The HTTPS URL the service downloads the package from (C(install_package_url)), usually a signed OBS URL. At
         most 2,000 characters.
       - Required with O(state=present).
-      - The URL may carry a signature; it is sent to the API and is part of the task's invocation, so consider
-        C(no_log) on the task if the signature must not appear in logs.
+      - A signed URL carries credentials in its query (for example C(x-obs-security-token), C(Signature)), so the
+        option is C(no_log). Its value is masked in the task's invocation at any verbosity, and the results never
+        repeat it (O(file_name) is shown instead).
     type: str
   file_name:
     description:
@@ -104,6 +112,8 @@ options:
     description:
       - With O(state=present), wait for the install tasks to finish, up to O(wait_timeout) seconds, and report each
         instance's outcome. Instances still installing by then are reported as failed, with the task and job ids.
+      - A task whose job list is empty counts as finished; its instances are then judged by what they have
+        installed.
       - With V(false), the module returns once the service has accepted the installs; RV(results) then carry the
         task and job ids to follow with M(koophone.cloud.koophone_task_info).
       - Uninstalls are synchronous and need no waiting.
@@ -112,8 +122,8 @@ options:
   wait_timeout:
     description:
       - How long to wait for install tasks, in seconds (1 to 86,400).
-      - Also bounds how long a lost install answer is given to show its effect (at most 30 seconds) before the
-        install is sent again.
+      - The same time also bounds how long the installed apps are re-read after a lost install answer (with
+        O(wait=true)); the install tasks and the re-reading share one deadline.
     type: int
     default: 600
   detection:
@@ -166,6 +176,8 @@ EXAMPLES = r"""
     size_mb: 120
     md5: 0cc175b9c0f1b6a831c399e269772661
   register: rollout
+  # The task fails when any instance fails; keep going to show which ones.
+  ignore_errors: true
 
 - name: Show the instances where the install failed
   ansible.builtin.debug:
@@ -272,6 +284,13 @@ results:
       returned: when the instance failed
       sample: "the download failed; check url (Download failed, please check the install_package_url.)
         [KOOPHONE.API.62017]"
+    maybe_applied:
+      description:
+        - V(true) when the install request's answer was lost and the app did not show up afterwards. The request may
+          or may not have been accepted; it was not sent again. The entry then has RV(results[].changed=true) and
+          RV(results[].failed=true). Run the task again to retry.
+      type: bool
+      returned: when an install answer was lost and the app was not found afterwards
 changed_instance_ids:
   description: The instances that were changed (in check mode, would be).
   returned: always
@@ -293,6 +312,9 @@ detection:
   type: str
   sample: app_list
 """
+
+import threading
+import time
 
 from ansible_collections.koophone.cloud.plugins.module_utils import apps, validation
 from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption
@@ -360,6 +382,10 @@ class Report:
         if self.entries[instance_id]["action"] == "install":
             self.entries[instance_id]["changed"] = False
 
+    def uncertain(self, instance_id, problem):
+        """The install may have been applied (its answer was lost): failed, and changed as far as anyone knows."""
+        self.entries[instance_id].update(problem, failed=True, changed=True)
+
     def unchanged(self, instance_id):
         self.entries[instance_id].update(action="none", changed=False)
 
@@ -405,6 +431,34 @@ def finish(kp, report, installed, task_ids=()):
     return result
 
 
+class Recorder:
+    """Keeps what the service accepted in ``kp.result`` at once, so a later error still reports it.
+
+    Called from the install workers' threads, hence the lock.
+    """
+
+    def __init__(self, kp):
+        self.kp = kp
+        self.lock = threading.Lock()
+        self.seen = set()
+
+    def __call__(self, task_id, instance_ids):
+        with self.lock:
+            result = self.kp.result
+            result["changed"] = True
+            changed = result.setdefault("changed_instance_ids", [])
+            for instance_id in instance_ids:
+                if instance_id not in self.seen:
+                    self.seen.add(instance_id)
+                    changed.append(instance_id)
+            task_ids = result.setdefault("task_ids", [])
+            if task_id and task_id not in task_ids:
+                task_ids.append(task_id)
+
+    def removed(self, instance_ids):
+        self(None, instance_ids)
+
+
 def ensure_present(kp, ids, installed):
     params, client = kp.params, kp.client
     version = params["version"]
@@ -419,27 +473,35 @@ def ensure_present(kp, ids, installed):
             report.done(instance_id, version)
         return finish(kp, report, installed)
 
+    record = Recorder(kp)
     if params["force"]:
-        targets = remove_before_reinstall(client, installed, report, targets)
-    installer = apps.Installer(client, installed, params, file_name_of(params))
+        targets = remove_before_reinstall(client, installed, report, targets, record)
+    # One deadline for the install tasks and for re-reading after lost answers.
+    deadline = time.time() + params["wait_timeout"]
+    installer = apps.Installer(client, installed, params, file_name_of(params), record=record)
     installer.install(targets)
+    for instance_id, (task_id, job_id) in installer.submitted.items():
+        report.entries[instance_id].update(task_id=task_id, job_id=job_id)
+    if params["wait"] and installer.submitted:
+        follow_installs(client, installed, report, installer, params, deadline)
+    # Lost answers: re-read (polling while waiting is wanted); never sent again.
+    installer.confirm_lost(max(0.0, deadline - time.time()) if params["wait"] else 0)
     for instance_id, problem in installer.failures.items():
-        report.fail(instance_id, problem)
+        if problem.get("maybe_applied"):
+            report.uncertain(instance_id, problem)
+        else:
+            report.fail(instance_id, problem)
     for instance_id, ours in installer.confirmed.items():
         report.done(instance_id, version)
         if not ours and report.entries[instance_id]["action"] == "install":
             report.unchanged(instance_id)  # someone else installed it meanwhile
-    for instance_id, (task_id, job_id) in installer.submitted.items():
-        report.entries[instance_id].update(task_id=task_id, job_id=job_id)
-    if params["wait"] and installer.submitted:
-        follow_installs(client, installed, report, installer, params)
     return finish(kp, report, installed, installer.task_ids)
 
 
-def remove_before_reinstall(client, installed, report, targets):
+def remove_before_reinstall(client, installed, report, targets, record=None):
     """force: uninstall where the package is there; return the instances ready for the install."""
     present = [i for i in targets if report.entries[i]["version_before"] is not None]
-    removed, failures = apps.uninstall(client, installed, present)
+    removed, failures = apps.uninstall(client, installed, present, record=record.removed if record else None)
     for instance_id in removed:
         report.done(instance_id, None)
     for instance_id, problem in failures.items():
@@ -448,16 +510,16 @@ def remove_before_reinstall(client, installed, report, targets):
     return [i for i in targets if i not in failures]
 
 
-def follow_installs(client, installed, report, installer, params):
+def follow_installs(client, installed, report, installer, params, deadline):
     watcher = apps.TaskWatcher(client, installer.task_ids)
-    unfinished = set(watcher.wait(params["wait_timeout"]))
+    unfinished = set(watcher.wait(max(0.0, deadline - time.time())))
     unmapped = []
     for instance_id, (task_id, job_id) in installer.submitted.items():
         job = watcher.jobs.get(job_id) if job_id else None
         if task_id in watcher.gone:
             report.fail(instance_id, apps.failure_of(watcher.gone[task_id], "install task %s" % task_id))
         elif job is None and task_id not in unfinished:
-            unmapped.append(instance_id)  # no job id for this instance: judge by what is installed
+            unmapped.append(instance_id)  # the finished task has no job for this instance: judge by what is installed
         elif job is None or not apps.job_finished(job):
             last = watcher.errors.get(task_id)
             reason = " (last error reading it: %s)" % last if last else ""
@@ -479,10 +541,16 @@ def follow_installs(client, installed, report, installer, params):
             if versions.get(instance_id) == params["version"]:
                 report.done(instance_id, params["version"])
             else:
+                task_id = installer.submitted[instance_id][0]
                 report.fail(
                     instance_id,
                     failures.get(instance_id)
-                    or apps.failure(None, None, "the install task ended without installing it"),
+                    or apps.failure(
+                        None,
+                        None,
+                        "install task %s finished without a job for this instance, and %s %s is not installed"
+                        % (task_id, params["name"], params["version"]),
+                    ),
                 )
 
 
@@ -495,7 +563,7 @@ def ensure_absent(kp, ids, installed):
         report.done(instance_id, None)
     if kp.check_mode or not targets:
         return finish(kp, report, installed)
-    _removed, failures = apps.uninstall(kp.client, installed, targets)
+    _removed, failures = apps.uninstall(kp.client, installed, targets, record=Recorder(kp).removed)
     for instance_id, problem in failures.items():
         report.done(instance_id, report.entries[instance_id]["version_before"])
         report.fail(instance_id, problem)
@@ -511,23 +579,28 @@ def run(kp):
     return ensure_present(kp, ids, installed)
 
 
+def argument_spec():
+    return dict(
+        instance_ids=dict(type="list", elements="str", required=True),
+        name=dict(type="str", required=True),
+        version=dict(type="str"),
+        # A signed OBS URL carries credentials in its query string.
+        url=dict(type="str", no_log=True),
+        file_name=dict(type="str"),
+        size_mb=dict(type="float"),
+        md5=dict(type="str"),
+        fast_install=dict(type="bool", default=False),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        force=dict(type="bool", default=False),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=600),
+        detection=dict(type="str", default="auto", choices=["auto", "app_list", "command"]),
+    )
+
+
 def main():
     kp = KooPhoneModule(
-        argument_spec=dict(
-            instance_ids=dict(type="list", elements="str", required=True),
-            name=dict(type="str", required=True),
-            version=dict(type="str"),
-            url=dict(type="str"),
-            file_name=dict(type="str"),
-            size_mb=dict(type="float"),
-            md5=dict(type="str"),
-            fast_install=dict(type="bool", default=False),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
-            force=dict(type="bool", default=False),
-            wait=dict(type="bool", default=True),
-            wait_timeout=dict(type="int", default=600),
-            detection=dict(type="str", default="auto", choices=["auto", "app_list", "command"]),
-        ),
+        argument_spec=argument_spec(),
         supports_check_mode=True,
         required_if=[("state", "present", ("version", "url", "size_mb", "md5"))],
     )

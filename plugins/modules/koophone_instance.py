@@ -22,9 +22,10 @@ description:
   - State is read with batch-query (C(GET /v1/instances/batch-query)), as M(koophone.cloud.koophone_instance_info)
     reads it. Id lists are split into chunks by the API's limits (100 ids; 50 for backup; 10 for unassign) that run
     concurrently (see O(concurrency)).
-  - Creating, rebooting, resetting and backing up are never repeated blindly. When the answer to such a request is
-    lost (a broken connection or a server error after the request was sent), the module reads the instances again
-    before it decides anything. It never creates the same instances twice.
+  - Creating, rebooting, resetting and backing up are never repeated blindly. When the answer to a create is lost
+    (a broken connection or a server error after the request was sent), the module reads the instances again
+    before it decides anything; it never creates the same instances twice. A reboot, reset or backup whose answer
+    was lost is not sent again; its instances are reported in RV(maybe_changed_instance_ids).
 author:
   - koophone.cloud maintainers (@koophone)
 options:
@@ -177,8 +178,15 @@ attributes:
       - koophone.cloud.koophone
 notes:
   - Options are checked against every limit the API reference states before any request is sent.
-  - A task that fails part-way reports what it did change (RV(changed_instance_ids), RV(created_instance_ids))
-    and the chunks that failed (RV(failed_chunks)).
+  - A task that fails part-way, also in a read or a wait after a change, reports what it did change
+    (C(changed), RV(changed_instance_ids), RV(created_instance_ids), RV(order_ids), RV(task_ids)), what may have
+    changed (RV(maybe_changed_instance_ids)) and the chunks that failed (RV(failed_chunks)). C(changed) is true
+    only when the service accepted a change or may have applied one.
+  - With O(state=present), instances are counted with batch-query's C(instance_name) filter and the names checked
+    on the client. The API reference does not say whether that filter matches part of a name or the whole name. A
+    filtered listing that finds enough proves nothing is missing; when it finds too few, the whole fleet is read
+    (every page, no filter) and counted by name before anything is bought, so a whole-name filter can never make
+    a run buy again. Buying and the listings after it read the whole fleet too.
 seealso:
   - module: koophone.cloud.koophone_instance_info
   - module: koophone.cloud.koophone_sku_info
@@ -310,12 +318,29 @@ changed_instance_ids:
     - Ids of the instances this task changed (in check mode, would change) - deleted, rebooted, reset, assigned,
       unassigned, prepared or backed up. With O(state=present), the created ones (none in check mode; see
       RV(to_create)).
+    - Outside check mode, only instances whose change the service accepted (or, after a lost answer, that a re-read
+      shows changed). It is recorded as each answer arrives, so a task that fails later still reports it.
   returned: always
   type: list
   elements: str
   sample: [5srn5hL8]
+maybe_changed_instance_ids:
+  description:
+    - Instances whose request got no answer (a broken connection or a server error after it was sent) and that were
+      not sent again, because the operation is not safe to repeat (reboot, reset, backup) or a second try was lost
+      too. They may or may not have been changed, so they make C(changed) true; the task fails listing their chunks
+      in RV(failed_chunks) with C(maybe_applied=true).
+    - Check their state (M(koophone.cloud.koophone_instance_info)) before acting on them again.
+  returned: when O(state) is not V(present)
+  type: list
+  elements: str
+  sample: []
 created_instance_ids:
-  description: Ids of the instances created by this task.
+  description:
+    - Ids of the instances created by this task, as the create answers name them (C(data.instanceInfos)) and as
+      the listing after the create shows them.
+    - Ids of an order that is not listed yet (not paid, with O(auto_pay=false)) are included, and a warning names
+      them.
   returned: when O(state=present)
   type: list
   elements: str
@@ -372,6 +397,13 @@ prepare_results:
     waiting_count:
       description: The queue position the last progress reading reported.
       type: int
+maybe_applied:
+  description:
+    - On failure, whether the request that failed may have been applied (its answer was lost). With
+      O(state=present) and a lost create answer, the order may have been placed; C(changed) is then true.
+  returned: on failure of a request
+  type: bool
+  sample: true
 failed_chunks:
   description:
     - The requests that failed, one per chunk, with the instances each concerns; the other chunks' results stand.
@@ -507,8 +539,31 @@ def fail(kp, msg, result, failures=()):
     kp.fail(msg=msg, **result)
 
 
-def failed_ids(failures):
-    return set(i for failure in failures for i in failure.ids)
+def start_changing(kp, result):
+    """The result of a run that sends changes: ``kp.result`` itself, reporting nothing done yet.
+
+    From here on it holds only what the service accepted (or may have applied), recorded as soon
+    as each answer arrives, so an error in any later read or wait still reports ``changed`` and
+    what was done (KooPhoneModule merges ``kp.result`` into every failure).
+    """
+    kp.result.update(result, changed=False, changed_instance_ids=[])
+    if "maybe_changed_instance_ids" in result:
+        kp.result["maybe_changed_instance_ids"] = []
+    return kp.result
+
+
+def record_outcome(result, outcome):
+    """Add a batch operation's outcome (kpi.Outcome) to what the run has changed so far."""
+    done = kpi.unique(result["changed_instance_ids"] + outcome.done)
+    maybe = [i for i in kpi.unique(result["maybe_changed_instance_ids"] + outcome.maybe) if i not in done]
+    result.update(changed=bool(result["changed"] or done or maybe), changed_instance_ids=done)
+    result["maybe_changed_instance_ids"] = maybe
+    if "task_ids" in result:
+        result["task_ids"].extend(kpi.task_ids(outcome.answers))
+
+
+def failed_count(outcome, ids):
+    return "%d of %d" % (len(set(outcome.failed_ids)), len(ids))
 
 
 def describe(items, field):
@@ -539,7 +594,13 @@ def fail_if_pending(kp, pending, what, result):
 def ensure_present(kp):
     params, client = kp.params, kp.client
     prefix, count = params["name_prefix"], params["count"]
+    # The filtered listing is cheap and enough to prove nothing is missing (its names are checked
+    # on the client). It cannot prove a shortfall: if the service's instance_name filter matched
+    # whole names only, it would find none of ours and every run would buy `count` more. So a
+    # shortfall is confirmed from the unfiltered fleet before anything is bought or reported.
     before = kpi.read_by_prefix(client, prefix)
+    if len(before) < count:
+        before = kpi.read_by_prefix(client, prefix, server_filter=False)
     shortfall = max(count - len(before), 0)
     result = {"changed": shortfall > 0, "to_create": shortfall, "created_instance_ids": [], "order_ids": []}
     result["changed_instance_ids"] = []
@@ -550,19 +611,28 @@ def ensure_present(kp):
     if kp.check_mode:
         return dict(result, instances=kpi.described(before), diff=present_diff(prefix, before, None, shortfall))
 
-    order_ids, error = create_shortfall(client, params, body, len(before))
-    after = kpi.read_by_prefix(client, prefix)
+    result = start_changing(kp, result)
+    error = create_shortfall(kp, body, len(before))
+    # Read the whole fleet, not the filtered listing: the filter is what the count could not trust.
+    after = kpi.read_by_prefix(client, prefix, server_filter=False)
     known = set(kpi.ids_of(before))
-    created = [i for i in kpi.ids_of(after) if i not in known]
-    result.update(
-        order_ids=order_ids, created_instance_ids=created, changed_instance_ids=created, changed=bool(created)
-    )
+    listed = kpi.ids_of(after)
+    created = kpi.unique([i for i in listed if i not in known] + result["created_instance_ids"])
+    result.update(created_instance_ids=created, changed_instance_ids=created)
+    result["changed"] = bool(result["changed"] or created)
     result["instances"] = kpi.described(after)
     if error is not None:
         fail(kp, str(error), dict(result, **error.to_dict()))
-    pending = wait_running(kp, created)
-    if kp.params["wait"] and created:
-        result["instances"] = kpi.described(kpi.read_by_prefix(client, prefix))
+    unlisted = [i for i in created if i not in set(listed)]
+    if unlisted:
+        kp.module.warn(
+            "%d created instance(s) are not listed yet (an unpaid order is listed once it is paid): %s. Until they "
+            "are listed, another run with the same count would order again." % (len(unlisted), ", ".join(unlisted))
+        )
+    waited = [i for i in created if i in set(listed)]
+    pending = wait_running(kp, waited)
+    if kp.params["wait"] and waited:
+        result["instances"] = kpi.described(kpi.read_by_prefix(client, prefix, server_filter=False))
     fail_if_pending(kp, pending, "are not running", result)
     return dict(result, diff=present_diff(prefix, before, after))
 
@@ -591,48 +661,65 @@ def create_body(client, params):
     }
 
 
-def create_shortfall(client, params, body, have):
-    """Create until ``count`` instances exist, at most 1,500 per call. Returns (order_ids, error or None).
+def create_shortfall(kp, body, have):
+    """Create until ``count`` instances exist, at most 1,500 per call. Returns the error that stopped it, or None.
 
-    Calls run one after another: after a lost answer the next decision needs the re-read count.
+    Each order is recorded in ``kp.result`` as soon as its answer arrives (order id, the instance
+    ids the answer names, changed), and so is a create whose answer was lost: it may have been
+    placed, so it counts as a change. Calls run one after another: after a lost answer the next
+    decision needs the re-read count.
     """
+    client, params, result = kp.client, kp.params, kp.result
     count, prefix = params["count"], params["name_prefix"]
     chunk_size = operations.get("CreateInstance").chunk_size
-    order_ids = []
     while have < count:
         size = min(count - have, chunk_size)
         try:
             answer = client.call("CreateInstance", body=dict(body, count=size))
         except KooPhoneError as error:
             if not error.maybe_applied:
-                return order_ids, error
-            # The order may have been placed. Re-read before deciding anything: continue only when
-            # the listing proves all of it arrived, otherwise stop rather than risk paying twice.
-            seen = settle(client, prefix, have + size, min(params["wait_timeout"], MAX_SETTLE_SECONDS))
+                return error
+            result["changed"] = True  # the order may have been placed (and paid)
+            # Re-read before deciding anything: continue only when the listing proves all of it
+            # arrived, otherwise stop rather than risk paying twice.
+            try:
+                seen = settle(client, prefix, have + size, min(params["wait_timeout"], MAX_SETTLE_SECONDS))
+            except KooPhoneError as read_error:
+                return lost_order_error(error, size, None, read_error)
             if seen < have + size:
-                return order_ids, lost_order_error(error, size, seen - have)
+                return lost_order_error(error, size, seen - have)
             have = seen
             continue
-        order_id = (answer.get("data") or {}).get("orderId")
-        if order_id:
-            order_ids.append(order_id)
+        order = kpi.order_id(answer)
+        if order:
+            result["order_ids"].append(order)
+        created = kpi.created_instance_ids(answer)
+        result["created_instance_ids"].extend(created)
+        result["changed_instance_ids"].extend(created)
+        result["changed"] = True  # error_code "0": the order is placed
         # Trust the order's size, not the listing: unpaid orders may not be listed yet.
         have += size
-    return order_ids, None
+    return None
 
 
 def settle(client, prefix, expected, timeout):
-    """How many ``<prefix>-NNNNN`` instances are listed, re-reading until ``expected`` or ``timeout``."""
-    _done, seen = client.poll(lambda: len(kpi.read_by_prefix(client, prefix)), lambda n: n >= expected, timeout)
+    """How many ``<prefix>-NNNNN`` instances the whole fleet lists, re-reading until ``expected`` or ``timeout``."""
+    _done, seen = client.poll(
+        lambda: len(kpi.read_by_prefix(client, prefix, server_filter=False)), lambda n: n >= expected, timeout
+    )
     return seen
 
 
-def lost_order_error(error, size, arrived):
+def lost_order_error(error, size, arrived, read_error=None):
+    if read_error is None:
+        listed = "the instances listed since show %d of them" % max(arrived, 0)
+    else:
+        listed = "the instances could not be read again (%s)" % read_error.message
     return KooPhoneError(
-        "A create request for %d instance(s) got no usable answer, so it may or may not have been applied, and the "
-        "instances listed since show %d of them. The order may still be processing, so nothing more was created. "
-        "Check the orders in the console, then run the task again: it re-reads the instances first and creates only "
-        "what is missing. Cause: %s" % (size, max(arrived, 0), error.message),
+        "A create request for %d instance(s) got no usable answer, so it may or may not have been applied, and %s. "
+        "The order may still be processing, so nothing more was created. Check the orders in the console, then run "
+        "the task again: it re-reads the instances first and creates only what is missing. Cause: %s"
+        % (size, listed, error.message),
         operation=error.operation,
         status=error.status,
         error_code=error.error_code,
@@ -659,14 +746,15 @@ def ensure_absent(kp):
     targets = targets_of(kp)
     items, missing = targets.read()
     ids = kpi.ids_of(items)
-    result = {"changed": bool(ids), "changed_instance_ids": ids}
+    result = {"changed": bool(ids), "changed_instance_ids": ids, "maybe_changed_instance_ids": []}
     result["diff"] = {"before": {"instances": listing_names(items)}, "after": {"instances": {}}}
     if kp.params["instance_ids"] is not None:
         result["missing_instance_ids"] = missing
     if kp.check_mode or not ids:
         return dict(result, instances=kpi.described(items) if kp.check_mode else [])
 
-    _answers, failures = kpi.apply_batched(
+    result = start_changing(kp, result)
+    outcome = kpi.apply_batched(
         kp.client,
         "DeleteInstance",
         ids,
@@ -674,15 +762,15 @@ def ensure_absent(kp):
         reread=targets.read_ids,
         still_needed=lambda item: item is not None,  # still listed: delete it
     )
-    if failures:
-        refused = failed_ids(failures)
-        deleted = [i for i in ids if i not in refused]
-        remaining = [item for item in items if item["instance_id"] in refused]
+    record_outcome(result, outcome)
+    if outcome.failures:
+        deleted = set(outcome.done)
+        remaining = [item for item in items if item["instance_id"] not in deleted]
         fail(
             kp,
-            "Deleting %d of %d instance(s) failed" % (len(refused), len(ids)),
-            dict(result, changed=bool(deleted), changed_instance_ids=deleted, instances=kpi.described(remaining)),
-            failures,
+            "Deleting %s instance(s) failed" % failed_count(outcome, ids),
+            dict(result, instances=kpi.described(remaining)),
+            outcome.failures,
         )
     return dict(result, instances=[])
 
@@ -708,22 +796,22 @@ def ensure_rebooted(kp, operation_name):
                 {"changed": False, "instances": kpi.described(items)},
             )
     ids = kpi.ids_of(items)
-    result = {"changed": bool(ids), "changed_instance_ids": ids}
+    result = {"changed": bool(ids), "changed_instance_ids": ids, "maybe_changed_instance_ids": []}
     if operation_name == "BatchResetInstance":
         result["task_ids"] = []
     if kp.check_mode or not ids:
         return dict(result, instances=kpi.described(items))
 
-    # Actions are not repeated after a lost answer: a second reboot would reboot again.
-    answers, failures = kpi.apply_batched(kp.client, operation_name, ids, lambda chunk: {"instance_ids": chunk})
-    if "task_ids" in result:
-        result["task_ids"] = kpi.task_ids(answers)
-    refused = failed_ids(failures)
-    done = [i for i in ids if i not in refused]
-    result.update(changed=bool(done), changed_instance_ids=done)
-    if failures:
-        fail(kp, "%s failed for %d of %d instance(s)" % (operation_name, len(refused), len(ids)), result, failures)
-    pending = wait_running(kp, done)
+    result = start_changing(kp, result)
+    # Actions are not repeated after a lost answer: a second reboot would reboot again. Such a
+    # chunk probably rebooted its phones, so it counts as changed (maybe_changed_instance_ids).
+    outcome = kpi.apply_batched(kp.client, operation_name, ids, lambda chunk: {"instance_ids": chunk})
+    record_outcome(result, outcome)
+    if outcome.failures:
+        fail(
+            kp, "%s failed for %s instance(s)" % (operation_name, failed_count(outcome, ids)), result, outcome.failures
+        )
+    pending = wait_running(kp, outcome.done)
     result["instances"] = kpi.described(targets.read()[0])
     fail_if_pending(kp, pending, "are not running again", result)
     return result
@@ -749,15 +837,17 @@ def ensure_assigned(kp):
     change = [item for item in items if not kpi.is_assigned_to(item, user_id)]
     ids = kpi.ids_of(change)
     after = dict((item["instance_id"], user_id) for item in items)
-    result = {"changed": bool(ids), "changed_instance_ids": ids, "task_ids": [], "diff": assign_diff(items, after)}
+    result = {"changed": bool(ids), "changed_instance_ids": ids, "maybe_changed_instance_ids": [], "task_ids": []}
+    result["diff"] = assign_diff(items, after)
     if kp.check_mode or not ids:
         return dict(result, instances=kpi.described(items))
 
+    result = start_changing(kp, result)
     if others:
         unassign(kp, targets, others, result)
         # Always wait here: assigning before the clean-up ends could show the new user the old user's data.
         watch_tasks(kp, result, always=True)
-    _answers, failures = kpi.apply_batched(
+    outcome = kpi.apply_batched(
         kp.client,
         "ProvisionInstance",
         ids,
@@ -765,11 +855,10 @@ def ensure_assigned(kp):
         reread=targets.read_ids,
         still_needed=lambda item: item is not None and not kpi.is_assigned_to(item, user_id),
     )
+    record_outcome(result, outcome)
     result["instances"] = kpi.described(targets.read()[0])
-    if failures:
-        refused = failed_ids(failures)
-        result["changed_instance_ids"] = [i for i in ids if i not in refused]
-        fail(kp, "Assigning %d of %d instance(s) failed" % (len(refused), len(ids)), result, failures)
+    if outcome.failures:
+        fail(kp, "Assigning %s instance(s) failed" % failed_count(outcome, ids), result, outcome.failures)
     return result
 
 
@@ -790,10 +879,12 @@ def ensure_unassigned(kp):
         )
     ids = kpi.ids_of(assigned)
     after = dict((item["instance_id"], None) for item in items)
-    result = {"changed": bool(ids), "changed_instance_ids": ids, "task_ids": [], "diff": assign_diff(items, after)}
+    result = {"changed": bool(ids), "changed_instance_ids": ids, "maybe_changed_instance_ids": [], "task_ids": []}
+    result["diff"] = assign_diff(items, after)
     if kp.check_mode or not ids:
         return dict(result, instances=kpi.described(items))
 
+    result = start_changing(kp, result)
     unassign(kp, targets, assigned, result)
     watch_tasks(kp, result)
     result["instances"] = kpi.described(targets.read()[0])
@@ -803,7 +894,7 @@ def ensure_unassigned(kp):
 def unassign(kp, targets, items, result):
     """Unassign each item from the user it has now (10 pairs per call); fail the task on any refusal."""
     users = dict((item["instance_id"], "%s" % (item.get("assign_user"),)) for item in items)
-    answers, failures = kpi.apply_batched(
+    outcome = kpi.apply_batched(
         kp.client,
         "CancelInstance",
         list(users),
@@ -811,12 +902,10 @@ def unassign(kp, targets, items, result):
         reread=targets.read_ids,
         still_needed=lambda item: item is not None and kpi.is_assigned_to(item, users[item["instance_id"]]),
     )
-    result["task_ids"].extend(kpi.task_ids(answers))
-    if failures:
-        refused = failed_ids(failures)
-        result["changed_instance_ids"] = [i for i in users if i not in refused]
+    record_outcome(result, outcome)
+    if outcome.failures:
         result["instances"] = kpi.described(targets.read()[0])
-        fail(kp, "Unassigning %d of %d instance(s) failed" % (len(refused), len(users)), result, failures)
+        fail(kp, "Unassigning %s instance(s) failed" % failed_count(outcome, users), result, outcome.failures)
 
 
 def watch_tasks(kp, result, always=False):
@@ -860,11 +949,13 @@ def ensure_prepared(kp):
     # A running instance assigned to the user is ready; only the others need preparing.
     pending = [item for item in items if not kpi.is_running(item)]
     ids = kpi.ids_of(pending)
-    result = {"changed": bool(ids), "changed_instance_ids": ids, "prepare_results": []}
+    result = {"changed": bool(ids), "changed_instance_ids": ids, "maybe_changed_instance_ids": []}
+    result["prepare_results"] = []
     if kp.check_mode or not ids:
         return dict(result, instances=kpi.described(items))
 
-    answers, failures = kpi.apply_batched(
+    result = start_changing(kp, result)
+    outcome = kpi.apply_batched(
         client,
         "BatchPrepareInstances",
         ids,
@@ -872,11 +963,13 @@ def ensure_prepared(kp):
         reread=targets.read_ids,
         still_needed=lambda item: item is not None and not kpi.is_running(item),
     )
-    progress = prepare_entries(answers, ids, failed_ids(failures))
-    if failures:
-        fail(kp, "Preparing instances failed", dict(result, prepare_results=list(progress.values())), failures)
-    follow_progress(kp, user_id, progress)
+    record_outcome(result, outcome)
+    progress = prepare_entries(outcome.answers, ids, set(outcome.failed_ids))
+    # The entries are updated in place while progress is followed: kp.result shows the latest reading.
     result["prepare_results"] = [progress[i] for i in ids if i in progress]
+    if outcome.failures:
+        fail(kp, "Preparing %s instance(s) failed" % failed_count(outcome, ids), result, outcome.failures)
+    follow_progress(kp, user_id, progress)
     result["instances"] = kpi.described(targets.read()[0])
     check_prepared(kp, result)
     return result
@@ -971,27 +1064,21 @@ def ensure_backed_up(kp):
     running_backups = [item for item in items if kpi.is_backing_up(item)]
     todo = [item for item in items if not kpi.is_backed_up(item) and not kpi.is_backing_up(item)]
     ids = kpi.ids_of(todo)
-    result = {"changed": bool(ids), "changed_instance_ids": ids, "task_ids": []}
+    result = {"changed": bool(ids), "changed_instance_ids": ids, "maybe_changed_instance_ids": [], "task_ids": []}
     if kp.check_mode or not (ids or running_backups):
         return dict(result, instances=kpi.described(items))
 
-    failures = []
+    result = start_changing(kp, result)
     if ids:
-        answers, failures = kpi.apply_batched(
-            client,
-            "BatchBackupInstances",
-            ids,
-            lambda chunk: {"instance_ids": chunk},
-            reread=targets.read_ids,
-            still_needed=lambda item: item is not None and not kpi.is_backed_up(item) and not kpi.is_backing_up(item),
-        )
-        result["task_ids"] = kpi.task_ids(answers)
-    refused = failed_ids(failures)
-    result.update(changed=bool(set(ids) - refused), changed_instance_ids=[i for i in ids if i not in refused])
-    if failures:
-        fail(kp, "Backing up %d of %d instance(s) failed" % (len(refused), len(ids)), result, failures)
+        # Backup is not repeatable, and a re-read cannot tell a backup that never started from one that
+        # is queued (backup_status 0 "preparing" is also what a never-backed-up instance shows), so a
+        # chunk whose answer was lost is never sent again: its instances may have been backed up.
+        outcome = kpi.apply_batched(client, "BatchBackupInstances", ids, lambda chunk: {"instance_ids": chunk})
+        record_outcome(result, outcome)
+        if outcome.failures:
+            fail(kp, "Backing up %s instance(s) failed" % failed_count(outcome, ids), result, outcome.failures)
 
-    followed = [i for i in kpi.ids_of(running_backups) + ids if i not in refused]
+    followed = kpi.ids_of(running_backups) + result["changed_instance_ids"]
     pending = []
     if kp.params["wait"]:
         pending = kpi.wait_until(client, followed, lambda p: backups_running(targets, p), kp.params["wait_timeout"])

@@ -169,3 +169,18 @@ def test_check_mode_runs_send_no_mutating_request(run_playbook, emulator):
     run_playbook("instance_check_mode.yml")
     sent = {entry["operation"] for entry in api_requests(emulator)}
     assert sent and not sent & MUTATING
+
+
+def test_lost_reboot_and_backup_answers_are_never_sent_again(run_playbook, emulator):
+    # The emulator applies each request, then drops the connection without answering.
+    emulator.configure(
+        script=[
+            {"operation": "BatchRebootInstance", "fault": "lost", "times": 1},
+            {"operation": "BatchBackupInstances", "fault": "lost", "times": 1},
+        ]
+    )
+    run_playbook("instance_lost_actions.yml")
+    assert len(calls(emulator, "BatchRebootInstance")) == 1
+    # Never sent again. (The emulator shows backup_status 1 at once; the unit tests cover a lost backup that
+    # left backup_status 0, which a re-read cannot tell from a phone never backed up.)
+    assert len(calls(emulator, "BatchBackupInstances")) == 1

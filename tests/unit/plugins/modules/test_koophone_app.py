@@ -1,7 +1,10 @@
 """koophone_app's decisions with a scripted service: validation, detection, chunking, lost answers, 62005, reports."""
 
+import json
+
 import fake_kp
 import pytest
+import yaml
 
 from ansible_collections.koophone.cloud.plugins.module_utils import apps
 from ansible_collections.koophone.cloud.plugins.module_utils.client import ChunkResult
@@ -16,8 +19,14 @@ class FakeService:
 
     ``install_faults``: what each InstallApp call does before (or instead of) answering:
     "lost" (applied, then the answer is lost), "5xx" (not applied, maybe_applied error),
-    "lost-late" (applied but visible only from the next InstallApp on), "62005", None (normal).
+    "lost-late" (applied, the answer lost, and each instance shows the app only from its second
+    app-list read on, like an install that takes a while), "62005", None (normal).
+
+    ``map_concurrently`` refuses to be nested (the real one would start a pool inside a pool), and
+    ``poll`` reads up to POLL_ROUNDS times (time passing), so waiting is seen without sleeping.
     """
+
+    POLL_ROUNDS = 5
 
     def __init__(self, installed=None, app_list=True, install_faults=(), command_faults=()):
         self.installed = dict((i, dict(pkgs)) for i, pkgs in (installed or {}).items())
@@ -25,8 +34,10 @@ class FakeService:
         self.install_faults = list(install_faults)
         self.command_faults = list(command_faults)
         self.calls = []
-        self.late = []
+        self.late = {}  # instance_id -> (package, version, app-list reads left before it shows)
         self.tasks = {}
+        self.polls = 0
+        self.depth = 0
 
     # -- the client interface koophone_app uses
 
@@ -47,6 +58,13 @@ class FakeService:
     def list_all(self, operation_name, query=None, page_size=100, path_params=None, key=None):
         self.calls.append((operation_name, None, path_params))
         instance_id = path_params["instance_id"]
+        if instance_id in self.late:
+            package, version, reads = self.late[instance_id]
+            if reads:
+                self.late[instance_id] = (package, version, reads - 1)
+            else:
+                del self.late[instance_id]
+                self.installed[instance_id][package] = version
         if not self.app_list:
             raise KooPhoneError("no such API", operation=operation_name, status=404, error_code="APIGW.0101")
         if instance_id not in self.installed:
@@ -54,27 +72,32 @@ class FakeService:
         return [{"app_pkg": p, "app_version": v} for p, v in sorted(self.installed[instance_id].items())]
 
     def map_concurrently(self, function, items):
-        outcomes = []
-        for item in items:
-            try:
-                outcomes.append((function(item), None))
-            except KooPhoneError as error:
-                outcomes.append((None, error))
-        return outcomes
+        assert self.depth == 0, "map_concurrently inside map_concurrently: up to concurrency² requests in flight"
+        self.depth += 1
+        try:
+            outcomes = []
+            for item in items:
+                try:
+                    outcomes.append((function(item), None))
+                except KooPhoneError as error:
+                    outcomes.append((None, error))
+            return outcomes
+        finally:
+            self.depth -= 1
 
-    @staticmethod
-    def poll(read, is_done, wait_timeout, interval=1.0, max_interval=5.0):
-        value = read()
-        return is_done(value), value
+    def poll(self, read, is_done, wait_timeout, interval=1.0, max_interval=5.0):
+        self.polls += 1
+        for _round in range(self.POLL_ROUNDS):
+            value = read()
+            if is_done(value):
+                return True, value
+        return False, value
 
     # -- operations
 
     def op_InstallApp(self, body, _path):
         fault = self.install_faults.pop(0) if self.install_faults else None
         ids = body["instance_id_list"]
-        for instance_id in self.late:
-            self.installed[instance_id][body["object_name"]] = body["object_version"]
-        self.late = []
         if fault == "5xx":
             raise KooPhoneError("bad gateway", operation="InstallApp", status=502, maybe_applied=True)
         if fault == "62005" or any(
@@ -85,7 +108,7 @@ class FakeService:
         jobs = [{"instance_id": i, "job_id": "%s-%s" % (task_id, i)} for i in ids]
         self.tasks[task_id] = jobs
         if fault == "lost-late":
-            self.late = list(ids)
+            self.late.update((i, (body["object_name"], body["object_version"], 1)) for i in ids)
         else:
             for instance_id in ids:
                 self.installed[instance_id][body["object_name"]] = body["object_version"]
@@ -274,26 +297,45 @@ def test_a_lost_answer_that_was_applied_is_not_sent_again():
     service = FakeService(installed, install_faults=["lost"])
     work = installer(service)
     work.install(ids)
+    work.confirm_lost(600)
     assert len(service.sent("InstallApp")) == 1
     assert work.confirmed == dict((i, True) for i in ids) and work.failures == {}
 
 
-def test_an_unapplied_request_is_sent_again_after_re_reading():
+def test_an_unanswered_request_is_never_sent_again_after_re_reading():
+    # A 502 to app/install may or may not have been applied: re-read (poll), never send it again.
     ids, installed = fleet(3)
     service = FakeService(installed, install_faults=["5xx"])
-    work = installer(service, wait_timeout=1)
+    work = installer(service)
     work.install(ids)
-    assert len(service.sent("InstallApp")) == 2
-    assert sorted(work.submitted) == ids and work.failures == {}
+    work.confirm_lost(600)
+    assert len(service.sent("InstallApp")) == 1
+    assert service.polls == 1  # polled the installed apps (wait_timeout), then gave up
+    assert work.submitted == {} and work.confirmed == {} and sorted(work.failures) == ids
+    problem = work.failures["id00000"]
+    assert problem["maybe_applied"] is True
+    assert "may or may not have been accepted" in problem["msg"] and "Re-run to retry" in problem["msg"]
+    assert "not sent again" in problem["msg"]
 
 
-def test_62005_after_a_re_send_counts_as_installed_by_this_run():
+def test_a_lost_install_that_shows_up_late_is_found_by_polling_not_by_sending_again():
     ids, installed = fleet(2)
     service = FakeService(installed, install_faults=["lost-late"])
-    work = installer(service, wait_timeout=1)
+    work = installer(service)
     work.install(ids)
-    assert len(service.sent("InstallApp")) == 2  # sent again, answered 62005: the first had landed
+    work.confirm_lost(600)
+    assert len(service.sent("InstallApp")) == 1
     assert work.confirmed == {"id00000": True, "id00001": True} and work.failures == {}
+
+
+def test_without_waiting_a_lost_answer_is_read_once():
+    ids, installed = fleet(2)
+    service = FakeService(installed, install_faults=["lost-late"])
+    work = installer(service, wait=False)
+    work.install(ids)
+    work.confirm_lost(0)
+    assert service.polls == 0 and len(service.sent("InstallApp")) == 1
+    assert sorted(work.failures) == ids and "when read again" in work.failures["id00000"]["msg"]
 
 
 def test_62005_for_an_app_someone_else_installed_is_not_our_change():
@@ -311,8 +353,21 @@ def test_62005_that_re_reading_cannot_explain_fails_the_chunk():
     service = FakeService(installed, install_faults=["62005"])
     work = installer(service)
     work.install(ids)
-    assert sorted(work.failures) == ids
+    assert sorted(work.failures) == ids and len(service.sent("InstallApp")) == 1
     assert "already exists" in work.failures["id00000"]["msg"]
+
+
+def test_reads_never_run_inside_the_install_chunks():
+    # 250 instances, every chunk's answer lost: the re-reads run after the sends, one pool at a time.
+    ids, installed = fleet(250)
+    installed["id00201"][PKG] = "1.0"  # explains the 62005 of the third chunk
+    service = FakeService(installed, install_faults=["lost", "5xx", "62005"])
+    work = installer(service)
+    work.install(ids)
+    work.confirm_lost(600)
+    assert sorted(work.confirmed) == ids[:100] + ["id00201"]
+    assert [len(body["instance_id_list"]) for body in service.sent("InstallApp")] == [100, 100, 50, 49]
+    assert sorted(i for i, f in work.failures.items() if f.get("maybe_applied")) == ids[100:200]
 
 
 # ---------------------------------------------------------------- uninstalling
@@ -351,6 +406,18 @@ def test_the_watcher_reads_until_jobs_finish_and_drops_unknown_tasks():
     assert watcher.wait(10) == []
     assert list(watcher.gone) == ["ZGCA2"] and watcher.jobs["j1"]["status"] == 3
     assert apps.job_view(watcher.jobs["j1"])["job_status_name"] == "failed"
+
+
+def _no_jobs(_body, _path):
+    return {"error_code": "0", "data": {"jobs": []}}
+
+
+def test_a_task_without_jobs_is_finished_at_once():
+    service = FakeService({})
+    service.op_ExecuteJob = _no_jobs
+    watcher = apps.TaskWatcher(service, ["ZGCA1"])
+    assert watcher.wait(600) == []
+    assert len([c for c in service.calls if c[0] == "ExecuteJob"]) == 1
 
 
 # ---------------------------------------------------------------- the module's reports
@@ -411,3 +478,95 @@ def test_without_waiting_the_results_carry_the_task_and_job():
     assert entry["changed"] and entry["task_id"] == result["task_ids"][0] and entry["job_id"]
     assert entry["version"] == "0.9" and "job_status" not in entry  # not followed: still the version before
     assert [c[0] for c in service.calls].count("ExecuteJob") == 0
+
+
+def test_an_unanswered_install_fails_those_instances_as_changed_and_maybe_applied():
+    service = FakeService({"a": {}, "b": {}}, install_faults=["5xx"])
+    kp = FakeKp(service, instance_ids=["a", "b"])
+    with pytest.raises(fake_kp.ModuleExit):
+        module.run(kp)
+    result = kp.module.failed
+    assert len(service.sent("InstallApp")) == 1
+    assert result["changed"] is True and result["failed_instance_ids"] == ["a", "b"]
+    assert [e["changed"] for e in result["results"]] == [True, True]
+    assert [e["maybe_applied"] for e in result["results"]] == [True, True]
+    assert "may or may not have been accepted" in result["msg"] and "Re-run" in result["msg"]
+    assert kp.result["changed"] is True  # recorded when the answer was lost
+
+
+def test_instances_without_a_job_in_a_finished_task_are_judged_by_what_is_installed():
+    service = FakeService({"a": {}, "b": {}})
+    service.op_ExecuteJob = _no_jobs
+    original = service.op_InstallApp
+
+    def install_only_a(body, path):
+        answer = original(body, path)
+        del service.installed["b"][PKG]  # the service installed only a
+        return answer
+
+    service.op_InstallApp = install_only_a
+    kp = FakeKp(service, instance_ids=["a", "b"])
+    with pytest.raises(fake_kp.ModuleExit):
+        module.run(kp)
+    result = kp.module.failed
+    assert result["failed_instance_ids"] == ["b"] and result["changed_instance_ids"] == ["a"]
+    assert result["results"][0]["version"] == "1.0"
+    assert "finished without a job for this instance" in result["results"][1]["msg"]
+    assert "still installing" not in result["msg"]
+
+
+def test_a_later_error_still_reports_the_accepted_install_and_its_task():
+    service = FakeService({"a": {}, "b": {}})
+
+    def broken(_body, _path):
+        raise RuntimeError("the task answer could not be read")
+
+    service.op_ExecuteJob = broken
+    kp = FakeKp(service, instance_ids=["a", "b"])
+    with pytest.raises(fake_kp.ModuleExit):
+        kp.run(module.run)
+    result = kp.module.failed
+    assert "Unexpected error" in result["msg"]
+    assert result["changed"] is True and result["task_ids"] == ["ZGCA0000"]
+    assert result["changed_instance_ids"] == ["a", "b"]
+
+
+def test_a_later_error_still_reports_the_accepted_uninstall():
+    service = FakeService({"a": {PKG: "1.0"}, "b": {PKG: "1.0"}})
+    original = service.op_SyncInvokeInstance
+
+    def uninstall_then_break(body, path):
+        answer = original(body, path)
+        if body["command"].startswith("pm uninstall"):
+            service.op_SyncInvokeInstance = None  # the next command breaks the module
+        return answer
+
+    service.op_SyncInvokeInstance = uninstall_then_break
+    service.op_InstallApp = None
+    kp = FakeKp(service, instance_ids=["a", "b"], force=True)
+    with pytest.raises(fake_kp.ModuleExit):
+        kp.run(module.run)
+    result = kp.module.failed
+    assert "Unexpected error" in result["msg"]
+    assert result["changed"] is True and result["changed_instance_ids"] == ["a", "b"]
+
+
+def test_url_is_no_log_and_never_echoed():
+    assert module.argument_spec()["url"]["no_log"] is True
+    signed = "https://obs.example.com/apks/app-1.0.apk?x-obs-security-token=SECRET&Signature=SIG"
+    service = FakeService({"a": {}}, install_faults=["5xx"])
+    kp = FakeKp(service, instance_ids=["a"], url=signed)
+    with pytest.raises(fake_kp.ModuleExit):
+        kp.run(module.run, validate=module.validate)
+    dumped = json.dumps(kp.module.failed)
+    assert "SECRET" not in dumped and "SIG" not in dumped
+
+
+def test_the_examples_run_as_written():
+    tasks = yaml.safe_load(module.EXAMPLES)
+    registered = dict((task["register"], task) for task in tasks if "register" in task)
+    for task in tasks:
+        when = task.get("when", "")
+        if when.endswith(" is failed"):
+            # Without ignore_errors the host stops at the failed task and the check never runs.
+            assert registered[when.split()[0]].get("ignore_errors") is True, task["name"]

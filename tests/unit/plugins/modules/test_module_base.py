@@ -17,7 +17,8 @@ def test_a_failure_after_a_change_still_reports_the_change():
         kp.run(failing_after_a_change)
     failed = kp.module.failed
     assert failed["changed"] is True and failed["order_ids"] == ["O1"]
-    assert failed["msg"].startswith("read failed (operation=ListInstances") and failed["operation"] == "ListInstances" and failed["status"] == 503
+    assert failed["msg"].startswith("read failed (operation=ListInstances")
+    assert failed["operation"] == "ListInstances" and failed["status"] == 503
 
 
 def test_a_failure_before_any_change_reports_none():
