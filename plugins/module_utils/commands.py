@@ -16,7 +16,7 @@ Every requested instance gets exactly one result entry, in request order (duplic
 import re
 import time
 
-from ansible_collections.koophone.cloud.plugins.module_utils import statuses
+from ansible_collections.koophone.cloud.plugins.module_utils import statuses, validation
 
 SYNC_OPERATION = "SyncInvokeInstance"
 ASYNC_OPERATION = "AsyncInvokeInstance"
@@ -40,11 +40,6 @@ UNKNOWN = "unknown"
 REJECTED = "rejected"
 SUBMITTED = "submitted"
 WOULD_RUN = "would_run"
-
-
-def unique(ids):
-    """``ids`` without repeats, first occurrence first (a command runs once per instance)."""
-    return list(dict.fromkeys(ids))
 
 
 def as_int(value):
@@ -73,7 +68,9 @@ class CommandRun:
     def __init__(self, instance_ids, asynchronous, strip_empty_ends=True):
         self.asynchronous = asynchronous
         self.strip_empty_ends = strip_empty_ends
-        self.entries = dict((instance_id, self._new_entry(instance_id)) for instance_id in unique(instance_ids))
+        self.entries = dict(
+            (instance_id, self._new_entry(instance_id)) for instance_id in validation.unique(instance_ids)
+        )
         self.task_ids = []
         self.jobs = {}  # task_id -> {job_id: instance_id}
         self.pending = []  # instance ids still running when wait_timeout expired
@@ -328,7 +325,7 @@ def describe_failures(run):
         groups = "; ".join("%s: %s" % (_some(ids), reason) for reason, ids in by_reason.items())
         parts.append("The command failed on %d of %d instances. %s." % (failed, total, groups))
     if run.pending:
-        tasks = ", ".join(unique(run.entries[instance_id]["task_id"] for instance_id in run.pending))
+        tasks = ", ".join(validation.unique(run.entries[instance_id]["task_id"] for instance_id in run.pending))
         parts.append(
             "%d of %d instances were still running when wait_timeout expired: %s (tasks %s)."
             % (len(run.pending), total, _some(run.pending), tasks)
@@ -390,7 +387,7 @@ class TaskReader:
         self.client = client
         self.tasks = dict(
             (task_id, {"task_id": task_id, "task_type": task_type(task_id), "found": None, "done": False, "jobs": []})
-            for task_id in unique(task_ids)
+            for task_id in validation.unique(task_ids)
         )
 
     def unfinished(self):

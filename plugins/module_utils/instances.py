@@ -15,7 +15,7 @@ All HTTP goes through the shared client; this file only decides what to read and
 
 import re
 
-from ansible_collections.koophone.cloud.plugins.module_utils import operations, statuses
+from ansible_collections.koophone.cloud.plugins.module_utils import operations, statuses, validation
 from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption, KooPhoneError
 
 # Up to this many ids, one filtered batch-query per id beats reading the whole fleet
@@ -86,7 +86,7 @@ class Targets:
 
     def __init__(self, client, instance_ids=None, name_prefix=None):
         self.client = client
-        self.instance_ids = unique(instance_ids) if instance_ids is not None else None
+        self.instance_ids = validation.unique(instance_ids) if instance_ids is not None else None
         self.name_prefix = name_prefix
 
     def read(self):
@@ -103,10 +103,6 @@ class Targets:
             items = read_by_prefix(self.client, self.name_prefix)
             return dict((item["instance_id"], item) for item in items if item["instance_id"] in wanted)
         return read_by_ids(self.client, ids)
-
-
-def unique(values):
-    return list(dict.fromkeys(values))
 
 
 def described(items):
@@ -207,8 +203,8 @@ class Outcome:
 
     def in_order(self, ids):
         done, maybe = set(self.done), set(self.maybe)
-        self.done = [i for i in unique(ids) if i in done]
-        self.maybe = [i for i in unique(ids) if i in maybe and i not in done]
+        self.done = [i for i in validation.unique(ids) if i in done]
+        self.maybe = [i for i in validation.unique(ids) if i in maybe and i not in done]
         return self
 
 
@@ -358,7 +354,7 @@ class TaskWatcher:
 def describe_offers(catalogue):
     """One line per region: its SKUs with type, spec, AOSP versions and bandwidth sizes."""
     regions = []
-    for region in unique(sku["region_id"] for sku in catalogue):
+    for region in validation.unique(sku["region_id"] for sku in catalogue):
         offers = [
             "%s (%s, %s, %s, bandwidth %s Mbit/s)"
             % (
@@ -402,7 +398,7 @@ def choose_offer(catalogue, catalogue_band_sku_id, params):
 
     network = params["network"] or DEFAULT_NETWORK
     pools = [p for p in offer["pools"] if p["enable"] and p["version"] == os_version]
-    networks = unique(p["network"] for p in pools if p["network"])
+    networks = validation.unique(p["network"] for p in pools if p["network"])
     # The API Explorer example omits a pool's network; only a catalogue that names networks can refuse one.
     if networks and network not in networks:
         raise InvalidOption(

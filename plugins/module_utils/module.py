@@ -54,6 +54,17 @@ def common_argument_spec():
     )
 
 
+# A failure message names this many instances with their reasons; the rest are counted.
+NAMED_IN_MESSAGE = 10
+
+
+def name_failures(reasons):
+    """``"id: reason; ... and N more"`` for a failure message, from (instance_id, reason) pairs."""
+    named = "; ".join("%s: %s" % pair for pair in reasons[:NAMED_IN_MESSAGE])
+    more = " and %d more" % (len(reasons) - NAMED_IN_MESSAGE) if len(reasons) > NAMED_IN_MESSAGE else ""
+    return named + more
+
+
 def check_tuning(params):
     for option, (low, high) in LIMITS.items():
         value = params.get(option)

@@ -56,3 +56,8 @@ def check_command(option, command):
     if size > MAX_COMMAND_BYTES:
         raise InvalidOption(option, "is %d bytes; the API allows at most %d bytes" % (size, MAX_COMMAND_BYTES))
     return command
+
+
+def unique(values):
+    """``values`` without repeats, first occurrence first: an id given twice is acted on once."""
+    return list(dict.fromkeys(values))

@@ -318,11 +318,10 @@ import time
 
 from ansible_collections.koophone.cloud.plugins.module_utils import apps, validation
 from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption
-from ansible_collections.koophone.cloud.plugins.module_utils.module import KooPhoneModule
+from ansible_collections.koophone.cloud.plugins.module_utils.module import KooPhoneModule, name_failures
 
 MAX_WAIT_TIMEOUT = 86400
 # How many failed instances the failure message names before "and N more".
-NAMED_IN_MESSAGE = 10
 
 
 def validate(params):
@@ -344,11 +343,6 @@ def validate(params):
 
 def file_name_of(params):
     return params["file_name"] if params["file_name"] is not None else apps.default_file_name(params["url"])
-
-
-def unique(values):
-    seen = set()
-    return [v for v in values if not (v in seen or seen.add(v))]
 
 
 class Report:
@@ -422,10 +416,9 @@ def finish(kp, report, installed, task_ids=()):
             if params["state"] == "present"
             else ("Removing %s" % params["name"])
         )
-        named = "; ".join("%s: %s" % (i, report.entries[i].get("msg")) for i in failed[:NAMED_IN_MESSAGE])
-        more = " and %d more" % (len(failed) - NAMED_IN_MESSAGE) if len(failed) > NAMED_IN_MESSAGE else ""
+        named = name_failures([(i, report.entries[i].get("msg")) for i in failed])
         kp.fail(
-            msg="%s failed on %d of %d instance(s): %s%s" % (what, len(failed), len(report.order), named, more),
+            msg="%s failed on %d of %d instance(s): %s" % (what, len(failed), len(report.order), named),
             **result,
         )
     return result
@@ -572,7 +565,7 @@ def ensure_absent(kp, ids, installed):
 
 
 def run(kp):
-    ids = unique(kp.params["instance_ids"])
+    ids = validation.unique(kp.params["instance_ids"])
     installed = apps.InstalledApps(kp.client, kp.params["name"], kp.params["detection"])
     if kp.params["state"] == "absent":
         return ensure_absent(kp, ids, installed)

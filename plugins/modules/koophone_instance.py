@@ -554,8 +554,8 @@ def start_changing(kp, result):
 
 def record_outcome(result, outcome):
     """Add a batch operation's outcome (kpi.Outcome) to what the run has changed so far."""
-    done = kpi.unique(result["changed_instance_ids"] + outcome.done)
-    maybe = [i for i in kpi.unique(result["maybe_changed_instance_ids"] + outcome.maybe) if i not in done]
+    done = validation.unique(result["changed_instance_ids"] + outcome.done)
+    maybe = [i for i in validation.unique(result["maybe_changed_instance_ids"] + outcome.maybe) if i not in done]
     result.update(changed=bool(result["changed"] or done or maybe), changed_instance_ids=done)
     result["maybe_changed_instance_ids"] = maybe
     if "task_ids" in result:
@@ -617,7 +617,7 @@ def ensure_present(kp):
     after = kpi.read_by_prefix(client, prefix, server_filter=False)
     known = set(kpi.ids_of(before))
     listed = kpi.ids_of(after)
-    created = kpi.unique([i for i in listed if i not in known] + result["created_instance_ids"])
+    created = validation.unique([i for i in listed if i not in known] + result["created_instance_ids"])
     result.update(created_instance_ids=created, changed_instance_ids=created)
     result["changed"] = bool(result["changed"] or created)
     result["instances"] = kpi.described(after)

@@ -164,20 +164,13 @@ failed_instance_ids:
 
 from ansible_collections.koophone.cloud.plugins.module_utils import validation
 from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption
-from ansible_collections.koophone.cloud.plugins.module_utils.module import KooPhoneModule
-
-NAMED_IN_MESSAGE = 10
+from ansible_collections.koophone.cloud.plugins.module_utils.module import KooPhoneModule, name_failures
 
 
 def validate(params):
     validation.check_ids("instance_ids", params["instance_ids"])
     if not params["instance_ids"]:
         raise InvalidOption("instance_ids", "must name at least one instance")
-
-
-def unique(values):
-    seen = set()
-    return [v for v in values if not (v in seen or seen.add(v))]
 
 
 def session_of(instance_id, answer):
@@ -225,7 +218,7 @@ VERBS = {"authorized": "Obtaining a device token", "stopped": "Stopping streamin
 
 def run(kp):
     params = kp.params
-    ids = unique(params["instance_ids"])
+    ids = validation.unique(params["instance_ids"])
     if kp.check_mode:
         sessions = [{"instance_id": i, "failed": False} for i in ids]
         return {"changed": True, "sessions": sessions, "failed_instance_ids": []}
@@ -253,11 +246,9 @@ def run(kp):
         "failed_instance_ids": [e["instance_id"] for e in failed],
     }
     if failed:
-        named = "; ".join("%s: %s" % (e["instance_id"], e["msg"]) for e in failed[:NAMED_IN_MESSAGE])
-        more = " and %d more" % (len(failed) - NAMED_IN_MESSAGE) if len(failed) > NAMED_IN_MESSAGE else ""
+        named = name_failures([(e["instance_id"], e["msg"]) for e in failed])
         kp.fail(
-            msg="%s failed on %d of %d instance(s): %s%s"
-            % (VERBS[params["state"]], len(failed), len(sessions), named, more),
+            msg="%s failed on %d of %d instance(s): %s" % (VERBS[params["state"]], len(failed), len(sessions), named),
             **result,
         )
     return result

@@ -287,9 +287,7 @@ from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.koophone.cloud.plugins.module_utils import validation, video
 from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption
-from ansible_collections.koophone.cloud.plugins.module_utils.module import KooPhoneModule
-
-NAMED_IN_MESSAGE = 10
+from ansible_collections.koophone.cloud.plugins.module_utils.module import KooPhoneModule, name_failures
 
 
 def validate(params):
@@ -299,11 +297,6 @@ def validate(params):
     return video.expand(params)
 
 
-def unique(values):
-    seen = set()
-    return [v for v in values if not (v in seen or seen.add(v))]
-
-
 def failure_entry(error):
     return {"msg": str(error), "error_code": error.error_code, "error_msg": error.error_msg}
 
@@ -311,7 +304,7 @@ def failure_entry(error):
 def run_with(combinations):
     def run(kp):
         params = kp.params
-        ids = unique(params["instance_ids"])
+        ids = validation.unique(params["instance_ids"])
         settings_list = video.as_list(combinations)
         print_ = video.fingerprint(combinations)
         record = video.Record(params["record_file"], kp.client.endpoint)
@@ -349,10 +342,9 @@ def run_with(combinations):
             result["diff"] = diff_of(result["changed_instance_ids"], known, settings_list)
         failed = result["failed_instance_ids"]
         if failed:
-            named = "; ".join("%s: %s" % (i, entries[i]["msg"]) for i in failed[:NAMED_IN_MESSAGE])
-            more = " and %d more" % (len(failed) - NAMED_IN_MESSAGE) if len(failed) > NAMED_IN_MESSAGE else ""
+            named = name_failures([(i, entries[i]["msg"]) for i in failed])
             kp.fail(
-                msg="Setting video failed on %d of %d instance(s): %s%s" % (len(failed), len(ids), named, more),
+                msg="Setting video failed on %d of %d instance(s): %s" % (len(failed), len(ids), named),
                 **result,
             )
         return result
