@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, koophone.cloud contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # MODULES and PLUGINS describe the same options; keep both in step with
-# plugins/module_utils/module.py:common_argument_spec().
+# plugins/module_utils/_module.py:common_argument_spec().
 
 
 class ModuleDocFragment:

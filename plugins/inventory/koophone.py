@@ -222,15 +222,16 @@ from ansible.template import trust_as_template
 from ansible.utils.display import Display
 from ansible.utils.path import basedir
 
-from ansible_collections.koophone.cloud.plugins.module_utils import inventory as fleet
-from ansible_collections.koophone.cloud.plugins.module_utils import operations, validation
-from ansible_collections.koophone.cloud.plugins.module_utils.client import (
+from ansible_collections.koophone.cloud.plugins.module_utils import _inventory as fleet
+from ansible_collections.koophone.cloud.plugins.module_utils import _operations as operations
+from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
+from ansible_collections.koophone.cloud.plugins.module_utils._client import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     KooPhoneClient,
 )
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption, KooPhoneError
-from ansible_collections.koophone.cloud.plugins.module_utils.module import LIMITS
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption, KooPhoneError
+from ansible_collections.koophone.cloud.plugins.module_utils._module import LIMITS
 
 display = Display()
 

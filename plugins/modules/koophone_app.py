@@ -316,9 +316,10 @@ detection:
 import threading
 import time
 
-from ansible_collections.koophone.cloud.plugins.module_utils import apps, validation
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption
-from ansible_collections.koophone.cloud.plugins.module_utils.module import KooPhoneModule, name_failures
+from ansible_collections.koophone.cloud.plugins.module_utils import _apps as apps
+from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption
+from ansible_collections.koophone.cloud.plugins.module_utils._module import KooPhoneModule, name_failures
 
 MAX_WAIT_TIMEOUT = 86400
 # How many failed instances the failure message names before "and N more".

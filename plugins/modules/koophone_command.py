@@ -273,8 +273,9 @@ msg:
   sample: Ran the command on 3 instances.
 """
 
-from ansible_collections.koophone.cloud.plugins.module_utils import commands, validation
-from ansible_collections.koophone.cloud.plugins.module_utils.module import KooPhoneModule
+from ansible_collections.koophone.cloud.plugins.module_utils import _commands as commands
+from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
+from ansible_collections.koophone.cloud.plugins.module_utils._module import KooPhoneModule
 
 WAIT_TIMEOUT_RANGE = (1, 86400)
 

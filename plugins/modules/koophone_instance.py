@@ -467,10 +467,21 @@ failed_jobs:
 
 import re
 
-from ansible_collections.koophone.cloud.plugins.module_utils import instances as kpi
-from ansible_collections.koophone.cloud.plugins.module_utils import operations, skus, statuses, validation
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption, KooPhoneError
-from ansible_collections.koophone.cloud.plugins.module_utils.module import KooPhoneModule
+from ansible_collections.koophone.cloud.plugins.module_utils import _instances as kpi
+from ansible_collections.koophone.cloud.plugins.module_utils import (
+    _operations as operations,
+)
+from ansible_collections.koophone.cloud.plugins.module_utils import (
+    _skus as skus,
+)
+from ansible_collections.koophone.cloud.plugins.module_utils import (
+    _statuses as statuses,
+)
+from ansible_collections.koophone.cloud.plugins.module_utils import (
+    _validation as validation,
+)
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption, KooPhoneError
+from ansible_collections.koophone.cloud.plugins.module_utils._module import KooPhoneModule
 
 STATES = ["present", "absent", "restarted", "reset", "assigned", "unassigned", "prepared", "backed_up"]
 MAX_PREFIX = 14  # instanceNamePrefix, both sources

@@ -215,9 +215,17 @@ missing_instance_ids:
   sample: []
 """
 
-from ansible_collections.koophone.cloud.plugins.module_utils import operations, statuses, validation
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption
-from ansible_collections.koophone.cloud.plugins.module_utils.module import KooPhoneModule
+from ansible_collections.koophone.cloud.plugins.module_utils import (
+    _operations as operations,
+)
+from ansible_collections.koophone.cloud.plugins.module_utils import (
+    _statuses as statuses,
+)
+from ansible_collections.koophone.cloud.plugins.module_utils import (
+    _validation as validation,
+)
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption
+from ansible_collections.koophone.cloud.plugins.module_utils._module import KooPhoneModule
 
 # Up to this many ids, one filtered request per id beats reading the whole fleet.
 PER_ID_LOOKUP_LIMIT = 10

@@ -142,8 +142,8 @@ band_sku_id:
   sample: kp.bandwidth
 """
 
-from ansible_collections.koophone.cloud.plugins.module_utils.module import KooPhoneModule
-from ansible_collections.koophone.cloud.plugins.module_utils.skus import read_catalogue
+from ansible_collections.koophone.cloud.plugins.module_utils._module import KooPhoneModule
+from ansible_collections.koophone.cloud.plugins.module_utils._skus import read_catalogue
 
 
 def matches(sku, params):

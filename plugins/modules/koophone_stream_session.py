@@ -162,9 +162,9 @@ failed_instance_ids:
   elements: str
 """
 
-from ansible_collections.koophone.cloud.plugins.module_utils import validation
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption
-from ansible_collections.koophone.cloud.plugins.module_utils.module import KooPhoneModule, name_failures
+from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption
+from ansible_collections.koophone.cloud.plugins.module_utils._module import KooPhoneModule, name_failures
 
 
 def validate(params):

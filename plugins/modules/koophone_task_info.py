@@ -186,9 +186,10 @@ done:
   sample: true
 """
 
-from ansible_collections.koophone.cloud.plugins.module_utils import commands, validation
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption
-from ansible_collections.koophone.cloud.plugins.module_utils.module import KooPhoneModule
+from ansible_collections.koophone.cloud.plugins.module_utils import _commands as commands
+from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption
+from ansible_collections.koophone.cloud.plugins.module_utils._module import KooPhoneModule
 
 WAIT_TIMEOUT_RANGE = (1, 86400)
 MAX_NAMED = 20

@@ -285,9 +285,10 @@ failed_instance_ids:
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.koophone.cloud.plugins.module_utils import validation, video
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption
-from ansible_collections.koophone.cloud.plugins.module_utils.module import KooPhoneModule, name_failures
+from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
+from ansible_collections.koophone.cloud.plugins.module_utils import _video as video
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption
+from ansible_collections.koophone.cloud.plugins.module_utils._module import KooPhoneModule, name_failures
 
 
 def validate(params):

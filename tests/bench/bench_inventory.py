@@ -43,7 +43,7 @@ if not os.path.islink(_LINK) and not os.path.isdir(_LINK):
     os.symlink(REPO, _LINK)
 sys.path.insert(0, COLLECTIONS_ROOT)
 
-from ansible_collections.koophone.cloud.plugins.module_utils.client import KooPhoneClient  # noqa: E402
+from ansible_collections.koophone.cloud.plugins.module_utils._client import KooPhoneClient  # noqa: E402
 from koophone_emulator.launcher import start_emulator  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)

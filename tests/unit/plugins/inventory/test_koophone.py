@@ -10,10 +10,10 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.template import is_trusted_as_template, trust_as_template
 
 from ansible_collections.koophone.cloud.plugins.inventory import koophone as plugin_module
-from ansible_collections.koophone.cloud.plugins.module_utils import client as client_module
-from ansible_collections.koophone.cloud.plugins.module_utils import inventory as fleet
-from ansible_collections.koophone.cloud.plugins.module_utils.client import KooPhoneClient
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption, KooPhoneError
+from ansible_collections.koophone.cloud.plugins.module_utils import _client as client_module
+from ansible_collections.koophone.cloud.plugins.module_utils import _inventory as fleet
+from ansible_collections.koophone.cloud.plugins.module_utils._client import KooPhoneClient
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption, KooPhoneError
 
 
 def phone(number, **fields):

@@ -6,9 +6,9 @@ import stat
 import pytest
 from stub_server import DROP, StubServer
 
-from ansible_collections.koophone.cloud.plugins.module_utils import client as client_module
-from ansible_collections.koophone.cloud.plugins.module_utils.client import KooPhoneClient
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import (
+from ansible_collections.koophone.cloud.plugins.module_utils import _client as client_module
+from ansible_collections.koophone.cloud.plugins.module_utils._client import KooPhoneClient
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import (
     InvalidOption,
     KooPhoneAuthError,
     KooPhoneError,

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ansible_collections.koophone.cloud.plugins.module_utils import signer
+from ansible_collections.koophone.cloud.plugins.module_utils import _signer as signer
 
 sdk_signer = pytest.importorskip("huaweicloudsdkcore.signer.signer", reason="huaweicloudsdkcore is the test oracle")
 sdk_request = pytest.importorskip("huaweicloudsdkcore.sdk_request")

@@ -4,7 +4,7 @@ Its ``fail``/``exit`` are KooPhoneModule's own, so the tests see what a module r
 (what was done so far, results hidden under no_log); only AnsibleModule and the client are fake.
 """
 
-from ansible_collections.koophone.cloud.plugins.module_utils.module import KooPhoneModule
+from ansible_collections.koophone.cloud.plugins.module_utils._module import KooPhoneModule
 
 
 class ModuleExit(SystemExit):

@@ -6,9 +6,9 @@ import fake_kp
 import pytest
 import yaml
 
-from ansible_collections.koophone.cloud.plugins.module_utils import apps
-from ansible_collections.koophone.cloud.plugins.module_utils.client import ChunkResult
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption, KooPhoneError
+from ansible_collections.koophone.cloud.plugins.module_utils import _apps as apps
+from ansible_collections.koophone.cloud.plugins.module_utils._client import ChunkResult
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption, KooPhoneError
 from ansible_collections.koophone.cloud.plugins.modules import koophone_app as module
 
 PKG = "com.example.app"

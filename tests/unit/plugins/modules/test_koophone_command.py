@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from ansible_collections.koophone.cloud.plugins.module_utils import client as client_module
-from ansible_collections.koophone.cloud.plugins.module_utils import commands
-from ansible_collections.koophone.cloud.plugins.module_utils.client import ChunkResult, KooPhoneClient
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption, KooPhoneError
+from ansible_collections.koophone.cloud.plugins.module_utils import _client as client_module
+from ansible_collections.koophone.cloud.plugins.module_utils import _commands as commands
+from ansible_collections.koophone.cloud.plugins.module_utils._client import ChunkResult, KooPhoneClient
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption, KooPhoneError
 from ansible_collections.koophone.cloud.plugins.modules import koophone_command as module
 from ansible_collections.koophone.cloud.plugins.modules import koophone_task_info
 

@@ -4,10 +4,10 @@ creating only the shortfall (and never twice after a lost answer), re-reading lo
 import fake_kp
 import pytest
 
-from ansible_collections.koophone.cloud.plugins.module_utils import instances as kpi
-from ansible_collections.koophone.cloud.plugins.module_utils import skus
-from ansible_collections.koophone.cloud.plugins.module_utils.client import ChunkResult
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption, KooPhoneError
+from ansible_collections.koophone.cloud.plugins.module_utils import _instances as kpi
+from ansible_collections.koophone.cloud.plugins.module_utils import _skus as skus
+from ansible_collections.koophone.cloud.plugins.module_utils._client import ChunkResult
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption, KooPhoneError
 from ansible_collections.koophone.cloud.plugins.modules import koophone_instance as module
 from ansible_collections.koophone.cloud.plugins.modules import koophone_sku_info
 

@@ -3,7 +3,7 @@
 import fake_kp
 import pytest
 
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption, KooPhoneError
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption, KooPhoneError
 from ansible_collections.koophone.cloud.plugins.modules import koophone_stream_session as module
 
 TOKEN = "dee5081f40c83ddea3ded91c387351e9"

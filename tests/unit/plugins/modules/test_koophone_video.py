@@ -7,9 +7,9 @@ import stat
 import fake_kp
 import pytest
 
-from ansible_collections.koophone.cloud.plugins.module_utils import video
-from ansible_collections.koophone.cloud.plugins.module_utils.client import ChunkResult
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption, KooPhoneError
+from ansible_collections.koophone.cloud.plugins.module_utils import _video as video
+from ansible_collections.koophone.cloud.plugins.module_utils._client import ChunkResult
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption, KooPhoneError
 from ansible_collections.koophone.cloud.plugins.modules import koophone_video as module
 
 SPEC = {"code_rate": 2000, "fps": 30}

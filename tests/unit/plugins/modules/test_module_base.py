@@ -3,7 +3,7 @@
 import fake_kp
 import pytest
 
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import KooPhoneError
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import KooPhoneError
 
 
 def failing_after_a_change(kp):

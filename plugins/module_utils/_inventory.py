@@ -1,5 +1,7 @@
 # Copyright: (c) 2026, koophone.cloud contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to the koophone.cloud collection (capability layer; see docs/development.md): not a public API,
+# it may change in any release. Do not import it from other collections or standalone plugins.
 """From a batch-query snapshot to inventory hosts: filters, host names, host variables, groups.
 
 The inventory plugin (plugins/inventory/koophone.py) is the Ansible glue; everything here is
@@ -11,8 +13,8 @@ import re
 from collections import Counter
 from fnmatch import fnmatchcase
 
-from ansible_collections.koophone.cloud.plugins.module_utils import statuses
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption
+from ansible_collections.koophone.cloud.plugins.module_utils import _statuses as statuses
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption
 
 HOSTVAR_PREFIX = "koophone_"
 ALL_PHONES_GROUP = "koophone"

@@ -1,5 +1,7 @@
 # Copyright: (c) 2026, koophone.cloud contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to the koophone.cloud collection (capability layer; see docs/development.md): not a public API,
+# it may change in any release. Do not import it from other collections or standalone plugins.
 """Reading, applying and waiting for koophone_instance.
 
 - which instances a task targets and what they look like now (batch-query, read the way
@@ -15,8 +17,16 @@ All HTTP goes through the shared client; this file only decides what to read and
 
 import re
 
-from ansible_collections.koophone.cloud.plugins.module_utils import operations, statuses, validation
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption, KooPhoneError
+from ansible_collections.koophone.cloud.plugins.module_utils import (
+    _operations as operations,
+)
+from ansible_collections.koophone.cloud.plugins.module_utils import (
+    _statuses as statuses,
+)
+from ansible_collections.koophone.cloud.plugins.module_utils import (
+    _validation as validation,
+)
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption, KooPhoneError
 
 # Up to this many ids, one filtered batch-query per id beats reading the whole fleet
 # (the trade-off koophone_instance_info makes too).

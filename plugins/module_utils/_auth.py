@@ -1,5 +1,7 @@
 # Copyright: (c) 2026, koophone.cloud contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to the koophone.cloud collection (shared layer; see docs/development.md): not a public API,
+# it may change in any release. Do not import it from other collections or standalone plugins.
 """The three ways to authenticate to KooPhone, chosen in this order: a given token, AK/SK
 request signing, IAM password login (DESIGN.md: precedence)."""
 
@@ -12,8 +14,8 @@ import tempfile
 import threading
 import time
 
-from ansible_collections.koophone.cloud.plugins.module_utils import signer
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption, KooPhoneAuthError
+from ansible_collections.koophone.cloud.plugins.module_utils import _signer as signer
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption, KooPhoneAuthError
 
 # Renew a cached IAM token this long before it expires: the official SDK's 40 minutes, or a
 # tenth of the token's lifetime when that is shorter (short-lived tokens in tests).

@@ -1,5 +1,7 @@
 # Copyright: (c) 2026, koophone.cloud contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to the koophone.cloud collection (capability layer; see docs/development.md): not a public API,
+# it may change in any release. Do not import it from other collections or standalone plugins.
 """What koophone_app needs: find installed apps, install (app/install + task polling), uninstall.
 
 Installed versions come from ``GET /v1/instances/{id}/app-list`` (ListInstanceApp, paged by 200),
@@ -25,8 +27,9 @@ are in flight.
 import re
 from urllib.parse import unquote, urlsplit
 
-from ansible_collections.koophone.cloud.plugins.module_utils import operations, statuses
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption, KooPhoneError
+from ansible_collections.koophone.cloud.plugins.module_utils import _operations as operations
+from ansible_collections.koophone.cloud.plugins.module_utils import _statuses as statuses
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption, KooPhoneError
 
 # Android package names: dot-separated segments, each a letter followed by letters, digits or _.
 # Checked before use, so the name is safe inside the shell commands below.

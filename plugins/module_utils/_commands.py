@@ -1,5 +1,7 @@
 # Copyright: (c) 2026, koophone.cloud contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to the koophone.cloud collection (capability layer; see docs/development.md): not a public API,
+# it may change in any release. Do not import it from other collections or standalone plugins.
 """adb shell commands across a fleet: chunked submission, job -> instance mapping, polling.
 
 sync-command and async-command are not safe to repeat (a second submission runs the command
@@ -16,7 +18,8 @@ Every requested instance gets exactly one result entry, in request order (duplic
 import re
 import time
 
-from ansible_collections.koophone.cloud.plugins.module_utils import statuses, validation
+from ansible_collections.koophone.cloud.plugins.module_utils import _statuses as statuses
+from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
 
 SYNC_OPERATION = "SyncInvokeInstance"
 ASYNC_OPERATION = "AsyncInvokeInstance"

@@ -1,5 +1,7 @@
 # Copyright: (c) 2026, koophone.cloud contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to the koophone.cloud collection (capability layer; see docs/development.md): not a public API,
+# it may change in any release. Do not import it from other collections or standalone plugins.
 """Video settings for koophone_video: validation, the ergonomic form, and the record of what was applied.
 
 The service wants all six network_type x encoding_type combinations in every request
@@ -17,7 +19,7 @@ import os
 import tempfile
 import time
 
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption
 
 try:
     import fcntl

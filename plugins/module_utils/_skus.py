@@ -1,5 +1,7 @@
 # Copyright: (c) 2026, koophone.cloud contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to the koophone.cloud collection (capability layer; see docs/development.md): not a public API,
+# it may change in any release. Do not import it from other collections or standalone plugins.
 """The saleable SKU catalogue (BatchShowSku, ``GET /v1/instances/sku?type=0``), flattened.
 
 koophone_sku_info returns it; koophone_instance checks what it is asked to buy against it and,

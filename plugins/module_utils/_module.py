@@ -1,5 +1,7 @@
 # Copyright: (c) 2026, koophone.cloud contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to the koophone.cloud collection (shared layer; see docs/development.md): not a public API,
+# it may change in any release. Do not import it from other collections or standalone plugins.
 """The common options every koophone.cloud module accepts, and the glue that turns client
 errors into ``fail_json`` (never a traceback)."""
 
@@ -7,12 +9,12 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.koophone.cloud.plugins.module_utils.client import (
+from ansible_collections.koophone.cloud.plugins.module_utils._client import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     KooPhoneClient,
 )
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption, KooPhoneError
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption, KooPhoneError
 
 # Ranges for the tuning options; documented in the doc fragment.
 LIMITS = {"timeout": (1, 600), "retries": (0, 20), "concurrency": (1, 64)}

@@ -1,5 +1,7 @@
 # Copyright: (c) 2026, koophone.cloud contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to the koophone.cloud collection (shared layer; see docs/development.md): not a public API,
+# it may change in any release. Do not import it from other collections or standalone plugins.
 """The one HTTP client every koophone.cloud module and the inventory plugin use.
 
 It owns HTTP (one keep-alive session), authentication, retries, response checking, batching
@@ -26,10 +28,10 @@ except ImportError as exc:  # pragma: no cover - reported by the module through 
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = exc
 
-from ansible_collections.koophone.cloud.plugins.module_utils import operations
-from ansible_collections.koophone.cloud.plugins.module_utils.auth import choose_auth, parse_iam_time
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import KooPhoneAuthError, KooPhoneError
-from ansible_collections.koophone.cloud.plugins.module_utils.signer import canonical_query
+from ansible_collections.koophone.cloud.plugins.module_utils import _operations as operations
+from ansible_collections.koophone.cloud.plugins.module_utils._auth import choose_auth, parse_iam_time
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import KooPhoneAuthError, KooPhoneError
+from ansible_collections.koophone.cloud.plugins.module_utils._signer import canonical_query
 
 USER_AGENT = "koophone.cloud-ansible/0.1.0"
 DEFAULT_ENDPOINT = "https://koophone.myhuaweicloud.com"

@@ -1,5 +1,7 @@
 # Copyright: (c) 2026, koophone.cloud contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to the koophone.cloud collection (shared layer; see docs/development.md): not a public API,
+# it may change in any release. Do not import it from other collections or standalone plugins.
 """Checks for the limits the API reference states, run before any request is sent.
 
 Each raises InvalidOption naming the option and the limit, so a user sees what to fix
@@ -8,7 +10,7 @@ without a round trip to the service.
 
 import re
 
-from ansible_collections.koophone.cloud.plugins.module_utils.errors import InvalidOption
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption
 
 MAX_ID_LENGTH = 32
 MAX_COMMAND_BYTES = 1024
