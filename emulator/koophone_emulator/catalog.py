@@ -3,6 +3,10 @@
 Shapes follow BatchShowSku.json: ``cbcSkuId`` (not the PDF's "cbcSkuld"), ``resourceSize`` as a
 string, ``poolInfo.aosp[].id`` as an integer, and ``network``/``enable`` on every pool, which the
 JSON schema requires even though its example omits them.
+
+Two catalogues (the ``catalogue`` setting): ``reference``, the default, offers ADN pools only,
+as every pool of the reference's example does; ``mixed`` offers an EIP and an ADN pool per
+AOSP version. Regions, SKUs and AOSP versions are the same in both.
 """
 
 BAND_SKU_ID = "kp.bandwidth"
@@ -29,6 +33,7 @@ _REGION_SKUS = {
 
 OS_VERSIONS = ("AOSP11", "AOSP14")
 NETWORKS = ("EIP", "ADN")
+CATALOGUE_NETWORKS = {"reference": ("ADN",), "mixed": NETWORKS}
 EDITION = {"PROFESSIONAL": ("Professional edition", "专业版"), "ENTERPRISE": ("Enterprise edition", "企业版")}
 
 
@@ -66,13 +71,21 @@ class Sku:
 SKUS = {row[1]: Sku(row) for row in _SKUS}
 
 
-def pools(region_id, sku_id):
-    """The resource pools of a SKU in a region: one per AOSP version x network line."""
+def networks(catalogue):
+    """The network lines a catalogue's pools offer, the default (create without network) first."""
+    return CATALOGUE_NETWORKS[catalogue]
+
+
+def pools(region_id, sku_id, catalogue="mixed"):
+    """The resource pools of a SKU in a region: one per AOSP version x network line of the catalogue."""
     region_index = sorted(REGIONS).index(region_id)
     sku_index = [row[1] for row in _SKUS].index(sku_id)
+    offered = networks(catalogue)
     result = []
     for os_index, version in enumerate(OS_VERSIONS):
         for net_index, network in enumerate(NETWORKS):
+            if network not in offered:
+                continue
             pool_id = 40 + region_index * 12 + sku_index * 4 + os_index * 2 + net_index
             result.append(
                 {
@@ -97,7 +110,7 @@ def region_skus():
     return [(region, SKUS[sku_id]) for region in sorted(_REGION_SKUS) for sku_id in _REGION_SKUS[region]]
 
 
-def sku_answer():
+def sku_answer(catalogue="mixed"):
     """The data object of BatchShowSku."""
     regions = []
     for region in sorted(_REGION_SKUS):
@@ -116,7 +129,7 @@ def sku_answer():
                     "chargeMode": 2,
                     "maxResolution": sku.resolution,
                     "resourceSize": sku.resource_size,
-                    "poolInfo": {"aosp": pools(region, sku_id)},
+                    "poolInfo": {"aosp": pools(region, sku_id, catalogue)},
                 }
             )
         regions.append({"regionId": region, "skuResponses": responses})

@@ -12,13 +12,24 @@ from dataclasses import dataclass, field
 PAGING_FIELDS = ("data", "top", "both")
 INSTALL_RESPONSES = ("data", "nested")
 FAULT_KINDS = ("5xx", "drop", "lost", "429", "expire")
+# Strict and lenient readings of the reference (docs/emulator.md "Strict and lenient readings"):
+# the first value of each is the default, the strict reading.
+COMMAND_CHARSETS = ("strict", "any")
+PAGE_SIZE_ECHOES = ("requested", "served")
+NAME_FILTERS = ("exact", "substring")
+PERMISSION_STATUSES = (401, 400)
+UNPAID_ORDERS = ("hidden", "listed")
+INSTANCE_TASKS = ("unknown", "known")
+STATUS_CODES = ("table", "function")
+STOP_IDLE_STREAMS = ("error", "ok")
+CATALOGUES = ("reference", "mixed")
 
 # The IAM password login is logged and faulted under this name (the collection uses it too).
 IAM_OPERATION = "KeystoneCreateUserTokenByPassword"
 
 
-def _opt(flag, help, kind=None, choices=None, runtime=True):
-    return {"flag": flag, "help": help, "kind": kind, "choices": choices, "runtime": runtime}
+def _opt(flag, help, kind=None, choices=None, runtime=True, bounds=None):
+    return {"flag": flag, "help": help, "kind": kind, "choices": choices, "runtime": runtime, "bounds": bounds}
 
 
 @dataclass
@@ -78,6 +89,95 @@ class Settings:
         default="", metadata=_opt("--security-token", "if set, AK/SK requests must carry this X-Security-Token")
     )
     static_token: str = field(default="demo-token", metadata=_opt("--static-token", "X-Auth-Token that never expires"))
+    # ------------------------------------------------------------------ strict (default) and lenient readings
+    command_charset: str = field(
+        default="strict",
+        metadata=_opt(
+            "--command-charset",
+            "strict: commands may hold only letters, digits, space and _ . / : - (else 1000); any: only the byte limit",
+            choices=COMMAND_CHARSETS,
+        ),
+    )
+    page_cap: int = field(
+        default=100,
+        metadata=_opt(
+            "--page-cap", "most items one batch-query/app-list page serves, whatever page_size asked", bounds=(1, 200)
+        ),
+    )
+    page_size_echo: str = field(
+        default="requested",
+        metadata=_opt(
+            "--page-size-echo",
+            "page_size in paged answers: the size requested, or the size served (min(page_size, page_cap))",
+            choices=PAGE_SIZE_ECHOES,
+        ),
+    )
+    name_filter: str = field(
+        default="exact",
+        metadata=_opt(
+            "--name-filter", "batch-query instance_name matches whole names or substrings", choices=NAME_FILTERS
+        ),
+    )
+    permission_status: int = field(
+        default=401,
+        metadata=_opt(
+            "--permission-status",
+            "HTTP status of KOOPHONE.API.1001 and 1003 (the reference's 6.2 says 401)",
+            choices=PERMISSION_STATUSES,
+        ),
+    )
+    tenant_whitelisted: bool = field(
+        default=True,
+        metadata=_opt("--no-tenant-whitelist", "answer every KooPhone operation KOOPHONE.API.1003", kind="off"),
+    )
+    unpaid_orders: str = field(
+        default="hidden",
+        metadata=_opt(
+            "--unpaid-orders",
+            "instances of an unpaid create order (isAutoPay 0) are hidden until paid, or listed at once",
+            choices=UNPAID_ORDERS,
+        ),
+    )
+    effect_delay: float = field(
+        default=1.0,
+        metadata=_opt("--effect-delay", "seconds before a delete or an unassign shows in batch-query (0: at once)"),
+    )
+    instance_tasks: str = field(
+        default="unknown",
+        metadata=_opt(
+            "--instance-tasks",
+            "tasks/{task_id} answers the RM_ tasks of reset/unassign/backup 1323 (unknown) or their jobs (known)",
+            choices=INSTANCE_TASKS,
+        ),
+    )
+    status_codes: str = field(
+        default="table",
+        metadata=_opt(
+            "--status-codes",
+            "batch-query-status codes per Table 4-34 (0 idle ... 7) or the function text (running_status 0-5)",
+            choices=STATUS_CODES,
+        ),
+    )
+    backup_stops: bool = field(
+        default=False,
+        metadata=_opt("--backup-stops", "a finished backup releases the phone (stopped, data offline until prepared)"),
+    )
+    stop_idle_stream: str = field(
+        default="error",
+        metadata=_opt(
+            "--stop-idle-stream",
+            "streaming/stop on a phone that is not streaming: 1000 (error) or success (ok)",
+            choices=STOP_IDLE_STREAMS,
+        ),
+    )
+    catalogue: str = field(
+        default="reference",
+        metadata=_opt("--catalogue", "SKU pools: ADN only (reference) or EIP and ADN (mixed)", choices=CATALOGUES),
+    )
+    require_project_id: bool = field(
+        default=False,
+        metadata=_opt("--require-project-id", "AK/SK requests without X-Project-Id get KOOPHONE.API.0005"),
+    )
 
     def public(self):
         return dataclasses.asdict(self)
@@ -121,6 +221,12 @@ def _coerce(spec, value):
             raise ValueError("%s must be a number" % name) from None
         if number < 0 or (name.startswith("rate_") and number > 1):
             raise ValueError("%s is out of range" % name)
+        bounds = spec.metadata["bounds"]
+        if bounds and not bounds[0] <= number <= bounds[1]:
+            raise ValueError("%s must be between %d and %d" % (name, bounds[0], bounds[1]))
+        choices = spec.metadata["choices"]
+        if choices and number not in choices:
+            raise ValueError("%s must be one of %s" % (name, ", ".join(str(choice) for choice in choices)))
         return number
     if not isinstance(value, str):
         raise ValueError("%s must be a string" % name)
@@ -192,4 +298,10 @@ def settings_from_args(argv=None):
     for name in ("rate_5xx", "rate_drop", "rate_lost", "rate_429"):
         if not 0 <= getattr(settings, name) <= 1:
             build_parser().error("--%s must be between 0 and 1" % name.replace("_", "-"))
+    for spec in dataclasses.fields(Settings):
+        bounds = spec.metadata["bounds"]
+        if bounds and not bounds[0] <= getattr(settings, spec.name) <= bounds[1]:
+            build_parser().error("%s must be between %d and %d" % (spec.metadata["flag"], bounds[0], bounds[1]))
+    if settings.effect_delay < 0:
+        build_parser().error("--effect-delay must not be negative")
     return settings

@@ -35,7 +35,7 @@ TEXT_FIELDS = (
     "project_id",
     "project_name",
 )
-BOOL_FIELDS = ("data_loaded", "streaming", "session")
+BOOL_FIELDS = ("data_loaded", "streaming", "session", "foreign")
 
 
 class ControlError(Exception):
@@ -98,6 +98,19 @@ def route(emulator, req, body):
                 state.remove_instance(inst.instance_id)
                 return {"deleted": inst.instance_id}
             return inst.full()
+    if path == "/_emulator/orders" and method == "GET":
+        with state.lock:
+            state.tick()
+            return [order.view() for order in state.orders.values()]
+    match = re.fullmatch(r"/_emulator/orders/([^/]+)/pay", path)
+    if match and method == "POST":
+        with state.lock:
+            state.tick()
+            order = state.orders.get(match.group(1))
+            if order is None:
+                raise ControlError(404, "no order %s" % match.group(1))
+            state.pay_order(order, time.time())
+            return order.view()
     match = re.fullmatch(r"/_emulator/tasks/([^/]+)", path)
     if match:
         with state.lock:
@@ -135,12 +148,10 @@ def add_instances(state, body):
         if sku is None:
             raise ValueError("that sku_id is not sold in region %s" % region)
         os_version = spec.pop("os", "AOSP11")
-        network = spec.pop("network", "EIP")
+        network = spec.pop("network", catalog.networks(state.settings.catalogue)[0])
         if os_version not in catalog.OS_VERSIONS or network not in catalog.NETWORKS:
             raise ValueError("os must be AOSP11/AOSP14 and network EIP/ADN")
-        pattern = re.compile(re.escape(prefix) + r"-(\d+)$")
-        numbers = [int(m.group(1)) for m in (pattern.match(i.instance_name) for i in state.instances.values()) if m]
-        first = max(numbers, default=0) + 1
+        first = state.next_number(prefix)
         for number in range(first, first + int(count)):
             inst = state.add_instance("%s-%05d" % (prefix, number), region, sku, os_version, network, time.time())
             patch(state, inst, spec)
@@ -158,6 +169,8 @@ def patch(state, inst, fields):
                 raise ValueError("%s must be one of %s" % (name, list(INT_FIELDS[name])))
             if name == "running_status":
                 inst.boot_token += 1  # cancel a pending boot: the value set here stays until changed
+            if name == "assign_status":
+                inst.unassign_pending = False  # the value set here wins over a pending unassign
             setattr(inst, name, value)
         elif name in TEXT_FIELDS:
             if value is not None and not isinstance(value, str):

@@ -1,11 +1,12 @@
 """KooPhone error codes: the message and HTTP status each one is answered with.
 
 Messages are the reference's §6.2 texts. HTTP statuses follow §6.2 where it lists the code and
-the chapter-4 tables otherwise (1323, 2210, 5002, 5004, 5005, 62005, KPAPI.2209). One deliberate
-exception: §6.2 files KOOPHONE.API.1001 ("no instance permission") under 401, but every chapter-4
-table lists it under 400/500, and a 401 would make clients renew a perfectly valid token, so it
-is answered with 400. The API-EXPLORER-DIFF (contradiction 13) notes the sources disagree; what
-a client must rely on is that any error_code other than "0" is a failure.
+the chapter-4 tables otherwise (1323, 2210, 5002, 5004, 5005, 62005, KPAPI.2209). §6.2 files
+KOOPHONE.API.1001 ("no instance permission") and 1003 (tenant not whitelisted) under 401, while
+the chapter-4 tables list 1001 under 400/500 (API-EXPLORER-DIFF contradiction 13). The strict
+reading is §6.2's 401, the trap for a client that renews its token on any 401 and retries; the
+``permission_status`` setting picks the status actually sent (operations pass it as ``status``).
+What a client must rely on is that any error_code other than "0" is a failure.
 """
 
 PREFIX = "KOOPHONE.API."
@@ -21,7 +22,8 @@ CODES = {
         "There is an error in the interface request parameters. Check if the request parameter type or range "
         "is consistent with the interface.",
     ),
-    "1001": (400, "no instance permission, Check whether the instance ID passed in by the request is correct."),
+    "1001": (401, "no instance permission, Check whether the instance ID passed in by the request is correct."),
+    "1003": (401, "tenant have no auth to use the API, please contact us to add you to the whitelist."),
     "1005": (400, "request param error, Request param not contain the all needed encode and net combinations."),
     "1012": (200, "instances are not belong to one tenant."),
     "1323": (400, "The application installation task does not exist."),
@@ -63,12 +65,14 @@ KPAPI_2209 = ("KPAPI.2209", 400, "No device can be assigned.")
 class ApiError(Exception):
     """A KooPhone error answer: raised anywhere in a handler, rendered by the server."""
 
-    def __init__(self, code, detail=None):
+    def __init__(self, code, detail=None, status=None):
         if code == "KPAPI.2209":
             self.error_code, self.status, message = KPAPI_2209
         else:
             self.status, message = CODES[code]
             self.error_code = PREFIX + code
+        if status is not None:
+            self.status = status
         # Only parameter errors carry a detail: it names the offending field, as real services do.
         self.error_msg = "%s (%s)" % (message, detail) if detail else message
         super().__init__(self.error_msg)

@@ -89,6 +89,8 @@ class Gateway:
         response.headers["X-Request-Id"] = answer_id
         record["status"] = response.status
         record["error_code"] = error_code_of(response.body)
+        if operation == "CreateInstance":
+            add_order_fields(record, body, response.body)
         self._log(record, req)
         return CLOSE if fault == "lost" else response
 
@@ -99,6 +101,9 @@ class Gateway:
             if route is None or (operation == "ListInstanceApp" and not self.settings.app_list):
                 raise api_not_found()
             record["auth"] = self._authenticate(req)
+            if not self.settings.tenant_whitelisted:
+                # §6.2: 1003 "tenant have no auth to use the API", HTTP 401 (permission_status).
+                raise ApiError("1003", status=self.settings.permission_status)
             if route.needs_request_id or "x-request-id" in req.headers:
                 check_request_id(req, route)
             if not body_ok:
@@ -157,10 +162,13 @@ class Gateway:
             raise auth_failed(str(problem)) from None
         if settings.security_token and req.headers.get("x-security-token") != settings.security_token:
             raise auth_failed("the X-Security-Token of these temporary credentials is missing or wrong")
+        # The reference's paths carry no project id and it does not make X-Project-Id mandatory:
+        # a request without it is accepted unless require_project_id; a wrong one is always refused.
         project_id = req.headers.get("x-project-id")
         if not project_id:
-            raise ApiError("0005")
-        if project_id != settings.project_id:
+            if settings.require_project_id:
+                raise ApiError("0005")
+        elif project_id != settings.project_id:
             raise ApiError("0004")
         return "aksk"
 
@@ -228,6 +236,13 @@ def instance_ids(body, query, params):
         if source.get("instance_id"):
             found.append(source["instance_id"])
     return found
+
+
+def add_order_fields(record, body, answer):
+    """CreateInstance records also carry the count asked for and the order id answered (None if refused)."""
+    record["count"] = body.get("count") if isinstance(body, dict) else None
+    data = answer.get("data") if isinstance(answer, dict) else None
+    record["order_id"] = data.get("orderId") if isinstance(data, dict) else None
 
 
 def error_code_of(body):

@@ -23,6 +23,8 @@ import time
 import urllib.error
 import urllib.request
 
+from .config import Settings
+
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -80,6 +82,12 @@ class EmulatorHandle:
     def task(self, task_id):
         return self._call("GET", "/_emulator/tasks/" + task_id)
 
+    def orders(self):
+        return self._call("GET", "/_emulator/orders")
+
+    def pay_order(self, order_id):
+        return self._call("POST", "/_emulator/orders/%s/pay" % order_id, {})
+
     def expire_tokens(self):
         return self._call("POST", "/_emulator/expire-tokens", {})
 
@@ -113,7 +121,8 @@ class EmulatorHandle:
 def start_emulator(*args, timeout=10.0, python=None, env=None, **options):
     """Start ``python -m koophone_emulator --port 0 --ready-file ...`` plus ``args`` and ``options``.
 
-    ``options`` become flags: ``latency_ms=50`` -> ``--latency-ms 50``, ``mix=True`` -> ``--mix``.
+    ``options`` become flags: ``latency_ms=50`` -> ``--latency-ms 50``, ``mix=True`` -> ``--mix``,
+    ``effect_delay=0`` -> ``--effect-delay 0``, ``tenant_whitelisted=False`` -> ``--no-tenant-whitelist``.
     Waits until the emulator listens (at most ``timeout`` seconds) and returns an EmulatorHandle;
     raises EmulatorError with the emulator's output if it does not come up.
     """
@@ -121,11 +130,15 @@ def start_emulator(*args, timeout=10.0, python=None, env=None, **options):
     ready_file = os.path.join(workdir, "ready.json")
     command = [python or sys.executable, "-m", "koophone_emulator", "--port", "0", "--ready-file", ready_file]
     command.extend(str(arg) for arg in args)
+    flags = {name: spec.metadata["flag"] or "" for name, spec in Settings.__dataclass_fields__.items()}
     for name, value in options.items():
         flag = "--" + name.replace("_", "-")
-        if value is True:
+        if flags.get(name, "").startswith("--no-"):
+            if value is False:
+                command.append(flags[name])  # app_list=False -> --no-app-list
+        elif value is True:
             command.append(flag)
-        elif value not in (False, None):
+        elif value is not False and value is not None:  # 0 is a value (effect_delay=0), not "off"
             command.extend([flag, ",".join(value) if isinstance(value, (list, tuple)) else str(value)])
     environment = dict(os.environ if env is None else env)
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_PARENT, environment.get("PYTHONPATH")]))

@@ -15,7 +15,7 @@ import time
 from . import catalog, shell
 from . import validate as v
 from .errors import ApiError, bad_param, message
-from .state import PAY_PER_USE, RUNNING, STARTING, STOPPED, YEARLY_MONTHLY, App, utc_text
+from .state import GOING_OFFLINE, PAY_PER_USE, RUNNING, STARTING, STOPPED, YEARLY_MONTHLY, App, Order, utc_text
 
 OK = {"error_code": "0", "error_msg": "ok"}
 EXECUTE_MSG_LIMIT = 1024
@@ -27,6 +27,11 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # Install failure triggers: "error-<code>" anywhere in install_package_url (docs/emulator.md).
 INSTALL_REQUEST_TRIGGERS = ("62005", "62006", "62015", "62016", "3008", "3009", "9999")
 INSTALL_JOB_TRIGGERS = ("62010", "62017", "62019", "62020", "62021")
+# The reference's command character set (§4.1.1/§4.1.2) plus the space its own examples use.
+COMMAND_CHARSET = re.compile(r"[A-Za-z0-9 _./:-]*")
+COMMAND_CHARSET_TEXT = "letters, digits, spaces, _ . / : -"
+# The RM_ tasks of reset, unassign and backup: the reference documents tasks/{task_id} for commands and installs only.
+INSTANCE_TASK_KINDS = ("reset", "unassign", "backup")
 
 
 class Call:
@@ -50,12 +55,39 @@ def runnable(inst):
     return inst.running_status == RUNNING and inst.frozen_status == 0 and inst.data_loaded
 
 
+def denied(settings, code="1001"):
+    """1001 (no instance permission) or 1003 (tenant not whitelisted), with the permission_status HTTP status."""
+    return ApiError(code, status=settings.permission_status)
+
+
+def owned(call, ids):
+    """Refuse the whole request with 1001 if it names another tenant's instance.
+
+    The message is the reference's generic text: it does not say which id (or that any id exists).
+    """
+    for instance_id in ids:
+        inst = call.state.get(instance_id)
+        if inst is not None and inst.foreign:
+            raise denied(call.settings)
+
+
 def known(state, ids, code="1001"):
     """The instances for ``ids``; any unknown id refuses the whole request with ``code``."""
     instances = [state.get(instance_id) for instance_id in ids]
     if None in instances:
-        raise ApiError(code)
+        raise denied(state.settings) if code == "1001" else ApiError(code)
     return instances
+
+
+def page_window(settings, page_no, page_size):
+    """(offset, served, echoed) of one page: at most page_cap items are served, whatever page_size asked.
+
+    The service pages by the size it really serves, so page N starts at (N - 1) * served. page_size in
+    the answer is the size asked for (page_size_echo requested, the trap) or the size served.
+    """
+    served = min(page_size, settings.page_cap)
+    echoed = page_size if settings.page_size_echo == "requested" else served
+    return (page_no - 1) * served, served, echoed
 
 
 def not_frozen(instances):
@@ -73,14 +105,16 @@ def task_answer(task):
 # ---------------------------------------------------------------------- commands (§4.1.1-4.1.3)
 
 
-def command_text(body):
+def command_text(body, settings):
     command = body.get("command")
     if not isinstance(command, str) or not command.strip():
         raise bad_param("command is required")
-    # The reference allows letters, digits and _ . / : - only, yet its own example is "ls -l /system"
-    # (a space). Only the 1,024-byte limit is enforced, so the commands the examples show pass.
     if len(command.encode("utf-8")) > 1024:
         raise bad_param("command must be at most 1024 bytes")
+    # The reference allows letters, digits and _ . / : - only; its own example "ls -l /system" adds a
+    # space. command_charset strict (the default) enforces that set; any enforces only the byte limit.
+    if settings.command_charset == "strict" and not COMMAND_CHARSET.fullmatch(command):
+        raise bad_param("command may contain only %s" % COMMAND_CHARSET_TEXT)
     return command
 
 
@@ -100,8 +134,9 @@ def run_command(state, instance_id, command):
 
 def sync_invoke_instance(call):
     body = v.body_object(call.body)
-    command = command_text(body)
+    command = command_text(body, call.settings)
     ids = v.id_list(body, "instance_ids", 100)
+    owned(call, ids)
     results = []
     for instance_id in ids:
         status, code, msg, output = run_command(call.state, instance_id, command)
@@ -113,8 +148,9 @@ def sync_invoke_instance(call):
 
 def async_invoke_instance(call):
     body = v.body_object(call.body)
-    command = command_text(body)
+    command = command_text(body, call.settings)
     ids = v.id_list(body, "instance_ids", 100)
+    owned(call, ids)
     state = call.state
     task = state.new_task(state.hex32(), "command", {"command": command})
     for instance_id in ids:
@@ -130,6 +166,8 @@ def execute_job(call):
     task = call.state.tasks.get(task_id)
     if task is None:
         raise ApiError("1323")
+    if task.kind in INSTANCE_TASK_KINDS and call.settings.instance_tasks == "unknown":
+        raise ApiError("1323")  # documented for async commands and app installs only
     return ok({"jobs": [job.view(task.kind) for job in task.jobs]})
 
 
@@ -165,6 +203,7 @@ def set_video(call):
         }
     if len(combinations) < len(VIDEO_NETWORKS) * len(VIDEO_ENCODINGS):
         raise ApiError("1005")
+    owned(call, ids)
     instances = known(call.state, ids)
     stored = [combinations[(network, encoding)] for network in VIDEO_NETWORKS for encoding in VIDEO_ENCODINGS]
     for inst in instances:
@@ -190,14 +229,47 @@ def video_group(group, where):
 
 def batch_show_instance(call):
     body = v.body_object(call.body)
-    instances = known(call.state, v.id_list(body, "instance_ids", 100))
-    return ok({"status_results": [{"instance_id": i.instance_id, "status": i.running_status} for i in instances]})
+    ids = v.id_list(body, "instance_ids", 100)
+    owned(call, ids)
+    instances = known(call.state, ids)
+    function = call.settings.status_codes == "function"
+    return ok(
+        {
+            "status_results": [
+                {"instance_id": i.instance_id, "status": i.running_status if function else table_status(i)}
+                for i in instances
+            ]
+        }
+    )
+
+
+def table_status(inst):
+    """batch-query-status in Table 4-34's meaning, derived from the phone's state.
+
+    0 idle, 1 restoring, 2 data loaded, 3 streaming, 4 backing up, 5 backup exception,
+    6 restoration exception (7, "data loaded" again, is never sent).
+    """
+    if inst.busy == "restore":
+        return 1
+    if inst.busy == "backup":
+        return 4
+    if inst.streaming:
+        return 3
+    if inst.backup_status == 3:
+        return 5
+    if inst.restore_status == 3:
+        return 6
+    if inst.data_loaded and inst.running_status == RUNNING:
+        return 2
+    return 0
 
 
 def batch_reset_instance(call):
     body = v.body_object(call.body)
     state = call.state
-    instances = known(state, v.id_list(body, "instance_ids", 100))
+    ids = v.id_list(body, "instance_ids", 100)
+    owned(call, ids)
+    instances = known(state, ids)
     not_frozen(instances)
     check_not_busy(instances)
     task = state.new_task("RM_" + state.hex32(), "reset")
@@ -225,6 +297,7 @@ def check_not_busy(instances):
 
 def execute_instance_auth_token(call):
     instance_id = v.identifier(call.path["instance_id"], "instance_id")
+    owned(call, [instance_id])
     inst = known(call.state, [instance_id])[0]
     if not runnable(inst):
         raise ApiError("62010")
@@ -290,10 +363,13 @@ def user_instances(body, max_items):
 
 def provision_instance(call):
     pairs = user_instances(v.body_object(call.body), 100)
-    instances = known(call.state, [instance_id for _user_id, instance_id in pairs])
+    ids = [instance_id for _user_id, instance_id in pairs]
+    owned(call, ids)
+    instances = known(call.state, ids)
     not_frozen(instances)
     for (user_id, _instance_id), inst in zip(pairs, instances):
-        if inst.assign_status == 1 and inst.assign_user != user_id:
+        # An unassign that has not taken effect yet still binds the phone, to any user.
+        if inst.unassign_pending or (inst.assign_status == 1 and inst.assign_user != user_id):
             raise ApiError("KPAPI.2209")
     for (user_id, _instance_id), inst in zip(pairs, instances):
         inst.assign_status, inst.assign_user = 1, user_id
@@ -304,22 +380,36 @@ def cancel_instance(call):
     # CancelInstance.json allows 10 pairs per call (the reference sets no limit).
     pairs = user_instances(v.body_object(call.body), 10)
     state = call.state
-    instances = known(state, [instance_id for _user_id, instance_id in pairs])
+    ids = [instance_id for _user_id, instance_id in pairs]
+    owned(call, ids)
+    instances = known(state, ids)
     for (user_id, _instance_id), inst in zip(pairs, instances):
         if inst.assign_status != 1 or inst.assign_user != user_id:
             raise ApiError("2210")
     task = state.new_task("RM_" + state.hex32(), "unassign")
+    delay = call.settings.effect_delay
     for inst in instances:
-        inst.assign_status, inst.assign_user, inst.login_status = 0, "", 0
+        inst.login_status = 0
         inst.streaming = inst.session = False
+        if delay <= 0:
+            inst.assign_status, inst.assign_user, inst.unassign_pending = 0, "", False
+        elif not inst.unassign_pending:  # a repeated unassign while one is pending changes nothing
+            inst.unassign_pending = True
+            state.schedule(call.now + delay, lambda _due, inst=inst: finish_unassign(inst))
         state.add_job(task, state.hex32(), inst.instance_id, lambda job: clear_user_data(state, job))
     return ok(task_answer(task))
+
+
+def finish_unassign(inst):
+    # effect_delay later: batch-query stops showing the user, and the phone can be assigned again.
+    if inst.unassign_pending:
+        inst.assign_status, inst.assign_user, inst.unassign_pending = 0, "", False
 
 
 def clear_user_data(state, job):
     # "After the API is called, the cloud phone usage data of the user is cleared."
     inst = state.get(job.instance_id)
-    if inst is not None and inst.assign_status == 0:
+    if inst is not None and (inst.assign_status == 0 or inst.unassign_pending):
         for app in inst.third_party_apps():
             del inst.apps[app.package]
     return 2, "", "", None
@@ -345,13 +435,15 @@ def list_instances(call):
     if order_by is not None and order_by not in ORDERABLE:
         raise bad_param("order_by must be one of %s" % ", ".join(sorted(ORDERABLE)))
 
-    items = state.ordered()
+    # Another tenant's phones are never listed.
+    items = [inst for inst in state.ordered() if not inst.foreign]
+    exact = call.settings.name_filter == "exact"
     if instance_id or name or scene or pool_name or start is not None or end is not None:
         items = [
             inst
             for inst in items
             if (not instance_id or inst.instance_id == instance_id)
-            and (not name or name in inst.instance_name)
+            and (not name or (inst.instance_name == name if exact else name in inst.instance_name))
             and (not scene or inst.pool_scene_tag == scene)
             and (not pool_name or inst.pool_name == pool_name)
             and (start is None or inst.create_time >= start)
@@ -362,11 +454,11 @@ def list_instances(call):
         items = sorted(
             items, key=lambda inst: (getattr(inst, key) is None, getattr(inst, key)), reverse=order == "desc"
         )
-    offset = (page_no - 1) * page_size
-    result = [inst.listing() for inst in items[offset : offset + page_size]]
+    offset, served, echoed = page_window(call.settings, page_no, page_size)
+    result = [inst.listing() for inst in items[offset : offset + served]]
     paging = {
         "page_no": page_no,
-        "page_size": page_size,
+        "page_size": echoed,
         "total_count": len(items),
         "error_code": "0",
         "error_msg": "OK",
@@ -412,7 +504,9 @@ def time_param(query, field):
 
 def batch_reboot_instance(call):
     body = v.body_object(call.body)
-    instances = known(call.state, v.id_list(body, "instance_ids", 100))
+    ids = v.id_list(body, "instance_ids", 100)
+    owned(call, ids)
+    instances = known(call.state, ids)
     not_frozen(instances)
     if any(inst.running_status != RUNNING for inst in instances):
         raise ApiError("5005")
@@ -428,7 +522,7 @@ def batch_reboot_instance(call):
 def batch_show_sku(call):
     if call.query.get("type") != "0":
         raise bad_param("type must be 0 (general cloud phone SKUs)")
-    return ok(catalog.sku_answer(), msg="return sku messages success")
+    return ok(catalog.sku_answer(call.settings.catalogue), msg="return sku messages success")
 
 
 def create_instance(call):
@@ -447,8 +541,8 @@ def create_instance(call):
         raise bad_param("bandSize is required")
     band_size = v.number(body["bandSize"], "bandSize")
     count = v.integer(body.get("count"), "count", 1, 2000)  # CreateInstance.json: 2000 (the reference: 1500)
-    network = body.get("network") or "EIP"
-    if network not in catalog.NETWORKS:
+    network = body.get("network")  # optional: the chosen pool's network when left out
+    if network not in (None, "") and network not in catalog.NETWORKS:
         raise bad_param("network must be EIP or ADN")
     if body.get("nodeGroupId") not in (None, ""):
         v.identifier(body["nodeGroupId"], "nodeGroupId")  # a string; its JSON example sends a number
@@ -461,6 +555,8 @@ def create_instance(call):
     for flag in ("isAutoPay", "isAutoRenew"):
         if charge.get(flag) is not None:
             v.integer(charge[flag], "chargeParam." + flag, choices=(0, 1))
+    # "Automatic payment is disabled by default": without isAutoPay 1 the order waits to be paid.
+    auto_pay = charge.get("isAutoPay") is not None and int(charge["isAutoPay"]) == 1
     if period_type == 2 and not 1 <= period_num <= 9:
         raise ApiError("3006")
     if period_type == 3 and not 1 <= period_num <= 3:  # the JSON and error 3007 say 1-3 (the table says 10)
@@ -468,31 +564,40 @@ def create_instance(call):
     if band_sku_id != catalog.BAND_SKU_ID:
         raise ApiError("3001")
     sku = catalog.find_sku(region, sku_id)
-    if sku is None or not any(
-        p["version"] == os_version and p["network"] == network for p in catalog.pools(region, sku_id)
-    ):
-        raise ApiError("3002")
+    offered = (
+        [p for p in catalog.pools(region, sku_id, settings.catalogue) if p["version"] == os_version] if sku else []
+    )
+    if network in (None, "") and offered:
+        network = offered[0]["network"]
+    if not any(p["network"] == network for p in offered):
+        raise ApiError("3002")  # no pool of that SKU, region, AOSP version and network
     if not sku.allows_band(band_size):
         raise bad_param("bandSize must be one of %s for %s" % (sku.band_sizes, sku_id))
-    if len(state.instances) + count > settings.capacity:
+    if len(state.instances) + len(state.pending) + count > settings.capacity:
         raise ApiError("40010")
 
-    pattern = re.compile(re.escape(prefix) + r"-(\d+)$")
-    numbers = [int(m.group(1)) for m in (pattern.match(i.instance_name) for i in state.instances.values()) if m]
-    first = max(numbers, default=0) + 1
+    first = state.next_number(prefix)
+    listed = auto_pay or settings.unpaid_orders == "listed"
     order_id = "CS%s%s" % (
         time.strftime("%y%m%d%H%M", time.gmtime(call.now)),
         "".join(state.rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _position in range(5)),
     )
-    infos = []
+    created = []
     for number in range(first, first + count):
-        inst = state.add_instance("%s-%05d" % (prefix, number), region, sku, os_version, network, call.now)
+        inst = state.add_instance(
+            "%s-%05d" % (prefix, number), region, sku, os_version, network, call.now, register=listed
+        )
         inst.band_size = float(band_size)
         inst.billing_mode = YEARLY_MONTHLY  # chargingMode 1 is the only mode create offers
         inst.order_id = order_id
         inst.boot_reason = "create"
-        state.start_boot(inst, call.now)
-        infos.append({"instanceId": inst.instance_id, "instanceName": inst.instance_name})
+        if listed:
+            state.start_boot(inst, call.now)
+        created.append(inst)
+    # Unpaid with unpaid_orders hidden: the instances exist only in the order until it is paid
+    # (POST /_emulator/orders/{order_id}/pay); with listed they are listed and boot at once.
+    state.orders[order_id] = Order(order_id, created, auto_pay, count, prefix, call.now, pending=not listed)
+    infos = [{"instanceId": inst.instance_id, "instanceName": inst.instance_name} for inst in created]
     return ok({"orderId": order_id, "instanceInfos": infos}, msg="OK")
 
 
@@ -500,13 +605,29 @@ def delete_instance(call):
     body = v.body_object(call.body)
     ids = v.id_list(body, "instanceIdList", 100)
     state = call.state
+    owned(call, ids)
     instances = known(state, ids, code="1012")
     if any(inst.billing_mode == PAY_PER_USE for inst in instances):
         raise ApiError("5001")
+    delay = call.settings.effect_delay
     for inst in instances:
-        # Simplified: the unsubscription takes effect at once (no "going offline" phase).
-        state.remove_instance(inst.instance_id)
+        if inst.deleting:
+            continue  # already going offline: accepted, nothing repeated (the request log still shows it)
+        if delay <= 0:
+            state.remove_instance(inst.instance_id)
+            continue
+        # The unsubscription takes effect effect_delay later; until then the phone is listed going offline.
+        inst.deleting = True
+        inst.boot_token += 1  # a pending boot must not bring it back to running
+        inst.running_status, inst.login_status = GOING_OFFLINE, 0
+        inst.streaming = inst.session = False
+        state.schedule(call.now + delay, lambda _due, inst=inst: finish_delete(state, inst))
     return {"data": None, "error_code": "0", "error_msg": "OK"}
+
+
+def finish_delete(state, inst):
+    if state.get(inst.instance_id) is inst:
+        state.remove_instance(inst.instance_id)
 
 
 # ---------------------------------------------------------------------- usage (§4.3)
@@ -528,7 +649,9 @@ def batch_prepare_instances(call):
     body = v.body_object(call.body)
     user_id = v.identifier(body.get("user_id"), "user_id")
     state = call.state
-    instances = known(state, v.id_list(body, "instance_ids", 100), code="4001")
+    ids = v.id_list(body, "instance_ids", 100)
+    owned(call, ids)
+    instances = known(state, ids, code="4001")
     statuses = []
     for inst in instances:
         statuses.append({"instance_id": inst.instance_id, "status": prepare_status(state, inst, user_id, call.now)})
@@ -569,7 +692,7 @@ def start_restore(state, inst, user_id, now):
             inst.restore_status, inst.restore_time = 1, utc_text(due)
 
     def restored(due):
-        if inst.busy == "restore":
+        if inst.busy == "restore" and not inst.deleting:
             inst.busy, inst.prepare, inst.data_loaded = None, None, True
             inst.restore_status, inst.restore_time = 2, utc_text(due)
             inst.running_status = RUNNING
@@ -582,9 +705,10 @@ def show_progress(call):
     body = v.body_object(call.body)
     user_id = v.identifier(body.get("user_id"), "user_id")
     instance_id = v.identifier(body.get("instance_id"), "instance_id")
+    owned(call, [instance_id])
     inst = known(call.state, [instance_id], code="4001")[0]
     if inst.assign_status != 1 or inst.assign_user != user_id:
-        raise ApiError("1001")
+        raise denied(call.settings)
     status, waiting = 0, 0
     if inst.frozen_status:
         status = -1
@@ -604,9 +728,12 @@ def show_progress(call):
 def batch_backup_instances(call):
     body = v.body_object(call.body)
     state = call.state
-    instances = known(state, v.id_list(body, "instance_ids", 50))  # BatchBackupInstances.json: 50 (reference: 100)
+    ids = v.id_list(body, "instance_ids", 50)  # BatchBackupInstances.json: 50 (reference: 100)
+    owned(call, ids)
+    instances = known(state, ids)
     not_frozen(instances)
     check_not_busy(instances)
+    stops = call.settings.backup_stops
     task = state.new_task("RM_" + state.hex32(), "backup")
     for inst in instances:
         if not inst.data_loaded:
@@ -614,24 +741,29 @@ def batch_backup_instances(call):
             state.add_job(task, state.hex32(), inst.instance_id, lambda job: (2, "", "", None))
             continue
         inst.busy, inst.backup_status, inst.backup_time = "backup", 1, utc_text(call.now)
-        state.add_job(task, state.hex32(), inst.instance_id, lambda job: finish_backup(state, job))
+        state.add_job(task, state.hex32(), inst.instance_id, lambda job: finish_backup(state, job, stops))
     return ok(task_answer(task))
 
 
-def finish_backup(state, job):
-    # "Back up instance data to OBS and release physical instances": the phone stops until prepared again.
+def finish_backup(state, job, stops):
     inst = state.get(job.instance_id)
     if inst is None:
         return -1, "CPS0005", "Phone not found.", None
-    inst.busy, inst.data_loaded = None, False
+    inst.busy = None
     inst.backup_status, inst.backup_time = 2, utc_text(job.done_at)
-    inst.running_status, inst.login_status = STOPPED, 0
-    inst.streaming = inst.session = False
+    if stops:
+        # backup_stops: "release physical instances" read literally, the phone stops until prepared again.
+        inst.data_loaded = False
+        inst.running_status, inst.login_status = STOPPED, 0
+        inst.streaming = inst.session = False
     return 2, "", "", None
 
 
 def stop_instances_streaming(call):
     inst = single_instance(call)
+    # "This API takes effect on instances in streaming": stop_idle_stream error refuses the others.
+    if not inst.streaming and call.settings.stop_idle_stream == "error":
+        raise bad_param("the instance is not streaming")
     inst.streaming = False
     return ok(msg="OK")
 
@@ -645,7 +777,9 @@ def stop_instances_session(call):
 
 def single_instance(call):
     body = v.body_object(call.body)
-    return known(call.state, [v.identifier(body.get("instance_id"), "instance_id")])[0]
+    instance_id = v.identifier(body.get("instance_id"), "instance_id")
+    owned(call, [instance_id])
+    return known(call.state, [instance_id])[0]
 
 
 # ---------------------------------------------------------------------- apps (§4.4, ListInstanceApp.json)
@@ -677,6 +811,7 @@ def install_app(call):
         raise bad_param("biz_type must be apk")
     if not url.startswith("https://"):
         raise bad_param("install_package_url must be an https:// URL")
+    owned(call, ids)
     for code in INSTALL_REQUEST_TRIGGERS:
         if "error-" + code in url:
             raise ApiError(code)
@@ -725,17 +860,18 @@ def list_instance_app(call):
     page_no = v.query_int(query, "page_no", 1)
     page_size = v.query_int(query, "page_size", 1, 200)
     app_type = v.query_int(query, "app_type", 1, 2, required=False)
+    owned(call, [instance_id])
     inst = known(call.state, [instance_id])[0]
     apps = list(inst.apps.values())
     if app_type is not None:
         apps = [app for app in apps if app.system == (app_type == 1)]
-    offset = (page_no - 1) * page_size
+    offset, served, echoed = page_window(call.settings, page_no, page_size)
     return ok(
         {
             "page_no": page_no,
-            "page_size": page_size,
+            "page_size": echoed,
             "total_count": len(apps),
-            "result": [app.view() for app in apps[offset : offset + page_size]],
+            "result": [app.view() for app in apps[offset : offset + served]],
         },
         msg="OK",
     )

@@ -10,6 +10,7 @@ generators seeded with ``--seed``.
 import heapq
 import itertools
 import random
+import re
 import string
 import threading
 import time
@@ -47,7 +48,7 @@ LISTING_FIELDS = (
     "restore_time",
 )
 
-RUNNING, STOPPED, STARTING, SHUT_DOWN = 2, 1, 4, 5
+RUNNING, STOPPED, GOING_OFFLINE, STARTING, SHUT_DOWN = 2, 1, 3, 4, 5
 # billing_mode follows Huawei's CBC convention, which create's chargingMode also uses:
 # "1" yearly/monthly (the only mode create offers), "0" pay-per-use (cannot be deleted: 5001).
 YEARLY_MONTHLY, PAY_PER_USE = "1", "0"
@@ -112,6 +113,9 @@ class Instance:
         self.boot_reason = "create"  # why it last booted: create, reboot or reset (prepare reports it)
         self.boot_token = 0  # bumped by every reboot/reset so a stale boot event cannot finish a newer one
         self.ready_at = None
+        self.foreign = False  # another tenant's phone: exists, never listed, any request naming it gets 1001
+        self.deleting = False  # deleted, going offline (3) until effect_delay has passed
+        self.unassign_pending = False  # unassigned, but batch-query shows the old user until effect_delay passed
         for package, label, v11, v14 in catalog.SYSTEM_APPS:
             self.apps[package] = App(package, label, v11 if os_version == "AOSP11" else v14, True)
 
@@ -148,6 +152,9 @@ class Instance:
                 "data_loaded": self.data_loaded,
                 "busy": self.busy,
                 "prepare": dict(self.prepare) if self.prepare else None,
+                "foreign": self.foreign,
+                "deleting": self.deleting,
+                "unassign_pending": self.unassign_pending,
             }
         )
         return view
@@ -189,6 +196,28 @@ class Task:
         }
 
 
+class Order:
+    """One create order. Unpaid, its instances wait in ``pending`` (hidden) until it is paid."""
+
+    __slots__ = ("order_id", "instances", "paid", "count", "name_prefix", "created", "pending")
+
+    def __init__(self, order_id, instances, paid, count, name_prefix, created, pending):
+        self.order_id, self.instances, self.paid, self.count = order_id, instances, paid, count
+        self.name_prefix, self.created, self.pending = name_prefix, created, pending
+
+    def view(self):
+        return {
+            "order_id": self.order_id,
+            "instance_ids": [inst.instance_id for inst in self.instances],
+            "instance_names": [inst.instance_name for inst in self.instances],
+            "paid": self.paid,
+            "count": self.count,
+            "name_prefix": self.name_prefix,
+            "created": utc_text(self.created),
+            "listed": not self.pending,
+        }
+
+
 class State:
     def __init__(self, settings):
         self.settings = settings
@@ -202,6 +231,8 @@ class State:
             self.rng = random.Random("fleet-%s" % seed)
             self.instances = OrderedDict()
             self.tasks = OrderedDict()
+            self.orders = OrderedDict()  # order_id -> Order, every create order
+            self.pending = {}  # instance_id -> Instance of unpaid, hidden orders (not in self.instances)
             self.events = []
             self.event_counter = itertools.count()
             self._ordered = None
@@ -209,10 +240,13 @@ class State:
             self.prepare_queue_tail = 0.0
             now = time.time()
             offerings = catalog.region_skus()
+            offered = catalog.networks(self.settings.catalogue)
             for number in range(1, count + 1):
                 region, sku = offerings[self.rng.randrange(len(offerings))]
                 os_version = self.rng.choice(catalog.OS_VERSIONS)
-                network = "ADN" if self.rng.random() < 0.2 else "EIP"
+                network = "ADN" if self.rng.random() < 0.2 else "EIP"  # drawn in both catalogues: same ids
+                if network not in offered:
+                    network = offered[0]
                 created = SEED_EPOCH + number * 600 + self.rng.randrange(600)
                 inst = self.add_instance("kp-%05d" % number, region, sku, os_version, network, created)
                 if mix:
@@ -251,7 +285,8 @@ class State:
             if rng.random() < 0.3:
                 inst.apps[package] = App(package, label, version, False)
 
-    def add_instance(self, name, region, sku, os_version, network, created):
+    def add_instance(self, name, region, sku, os_version, network, created, register=True):
+        """A new instance; ``register=False`` keeps it out of the fleet (an unpaid order's, see pay_order)."""
         settings = self.settings
         project = (settings.project_id, settings.project_name, settings.iam_user, settings.iam_domain)
         inst = Instance(self.new_instance_id(), name, region, sku, os_version, network, project, created)
@@ -264,9 +299,32 @@ class State:
             "system/screen_off_timeout": "60000",
             "secure/android_id": self.hex32()[:16],
         }
-        self.instances[inst.instance_id] = inst
-        self._ordered = None
+        if register:
+            self.instances[inst.instance_id] = inst
+            self._ordered = None
+        else:
+            self.pending[inst.instance_id] = inst
         return inst
+
+    def next_number(self, prefix):
+        """The next NNNNN for ``prefix-NNNNN``: after every name of this tenant, unpaid orders included."""
+        pattern = re.compile(re.escape(prefix) + r"-(\d+)$")
+        candidates = [inst for inst in self.instances.values() if not inst.foreign]
+        candidates.extend(self.pending.values())
+        numbers = [int(m.group(1)) for m in (pattern.match(inst.instance_name) for inst in candidates) if m]
+        return max(numbers, default=0) + 1
+
+    def pay_order(self, order, now):
+        """Mark an order paid; its hidden instances join the fleet and boot as a new phone does."""
+        order.paid = True
+        if order.pending:
+            order.pending = False
+            for inst in order.instances:
+                self.pending.pop(inst.instance_id, None)
+                self.instances[inst.instance_id] = inst
+                inst.boot_reason = "create"
+                self.start_boot(inst, now)
+            self._ordered = None
 
     def remove_instance(self, instance_id):
         self.instances.pop(instance_id, None)
@@ -277,7 +335,7 @@ class State:
     def new_instance_id(self):
         while True:
             candidate = "".join(self.rng.choice(ID_ALPHABET) for _position in range(8))
-            if candidate not in self.instances:
+            if candidate not in self.instances and candidate not in self.pending:
                 return candidate
 
     def hex32(self):
@@ -319,7 +377,7 @@ class State:
         inst.ready_at = now + self.settings.boot_seconds
 
         def booted(_due):
-            if inst.boot_token == token and inst.running_status == STARTING:
+            if inst.boot_token == token and inst.running_status == STARTING and not inst.deleting:
                 inst.running_status = RUNNING
                 inst.ready_at = None
 

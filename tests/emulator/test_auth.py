@@ -114,9 +114,14 @@ def test_signed_request_accepted(api, ids):
     assert len(listed.data["result"]) == 3
 
 
-def test_aksk_project_header(api):
+def test_aksk_project_header(api, emulator):
+    # The reference does not make X-Project-Id mandatory: a signed request without it is accepted.
+    missing = send_signed(api.url, "GET", "/v1/instances/sku", [("type", "0")], project_id=None)
+    assert (missing.status, missing.code) == (200, "0")
+    emulator.emulator.settings.require_project_id = True
     missing = send_signed(api.url, "GET", "/v1/instances/sku", [("type", "0")], project_id=None)
     assert (missing.status, missing.code) == (200, "KOOPHONE.API.0005")
+    emulator.emulator.settings.require_project_id = False
     unknown = send_signed(api.url, "GET", "/v1/instances/sku", [("type", "0")], project_id="f" * 32)
     assert (unknown.status, unknown.code) == (200, "KOOPHONE.API.0004")
 

@@ -34,6 +34,11 @@ def test_instances_patch_add_delete(api, ids):
         {"running_status": 1, "assign_status": 1, "assign_user": "u7", "billing_mode": "0"},
     ).body
     assert (patched["running_status"], patched["assign_user"], patched["billing_mode"]) == (1, "u7", "0")
+    # Table 4-34 (the default): a stopped phone is idle, 0; the function text's codes copy running_status.
+    assert (
+        api.post("/v1/instances/batch-query-status", {"instance_ids": ids[:1]}).data["status_results"][0]["status"] == 0
+    )
+    api.control("POST", "config", {"status_codes": "function"})
     assert (
         api.post("/v1/instances/batch-query-status", {"instance_ids": ids[:1]}).data["status_results"][0]["status"] == 1
     )

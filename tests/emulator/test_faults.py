@@ -88,7 +88,9 @@ def test_fault_script_hits_exactly_the_next_matching_requests(api, emulator, sta
     }
     with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
         api.post("/v1/instances/create", body)
-    assert len(state.instances) == 23  # the lost create was applied
+    # The lost create was applied: without isAutoPay its order is unpaid, so its 3 instances wait hidden.
+    assert len(state.instances) == 20 and len(state.pending) == 3
+    assert [order["count"] for order in api.control("GET", "orders").body] == [3]
     assert api.list_page(1, 1).status == 502
     assert api.post("/v1/instances/create", body).status == 502  # "*" matches any faultable operation
     answer = api.post("/v1/instances/create", body)

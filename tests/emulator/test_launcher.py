@@ -49,6 +49,18 @@ def test_launcher_handle_controls_the_emulator():
     assert emu.process.returncode == 0  # stopped cleanly by SIGTERM
 
 
+def test_launcher_turns_options_into_flags():
+    with start_emulator(
+        "--instances", "3", effect_delay=0, tenant_whitelisted=False, backup_stops=True, catalogue="mixed"
+    ) as emu:
+        config = emu.config()
+        assert (config["effect_delay"], config["tenant_whitelisted"], config["backup_stops"]) == (0, False, True)
+        assert config["catalogue"] == "mixed" and config["app_list"] is True
+        assert emu.orders() == []
+        with pytest.raises(EmulatorError):
+            emu.pay_order("nope")
+
+
 def test_launcher_reports_startup_failure():
     with pytest.raises(EmulatorError) as failure:
         start_emulator("--paging-fields", "sideways")
@@ -142,6 +154,20 @@ def test_cli_help_lists_every_flag():
         "--capacity",
         "--throttle-rps",
         "--fault-operations",
+        "--command-charset",
+        "--page-cap",
+        "--page-size-echo",
+        "--name-filter",
+        "--permission-status",
+        "--no-tenant-whitelist",
+        "--unpaid-orders",
+        "--effect-delay",
+        "--instance-tasks",
+        "--status-codes",
+        "--backup-stops",
+        "--stop-idle-stream",
+        "--catalogue",
+        "--require-project-id",
     ):
         assert flag in text, flag
 

@@ -55,7 +55,11 @@ def test_batch_query_pages_and_filters(api, ids, state):
     assert [i["instance_id"] for i in api.list_page(4, 6).data["result"]] == ids[18:]
     assert api.list_page(5, 6).data["result"] == []
     assert api.list_page(1, 200, instance_id=ids[3]).data["total_count"] == 1
+    assert api.list_page(1, 200, instance_name="kp-0001").data["total_count"] == 0  # exact: whole names only
+    assert api.list_page(1, 200, instance_name="kp-00012").data["total_count"] == 1
+    state.settings.name_filter = "substring"
     assert api.list_page(1, 200, instance_name="kp-0001").data["total_count"] == 10  # kp-00010..kp-00019
+    state.settings.name_filter = "exact"
     assert api.list_page(1, 200, pool_scene_tag="CLOUD_PHONE").data["total_count"] == 20
     assert api.list_page(1, 200, poolSceneTag="CLOUD_APP").data["total_count"] == 0
     desc = api.list_page(1, 3, order="desc", order_by="instance_name").data["result"]
@@ -111,14 +115,19 @@ def test_batch_query_status(api, ids):
     assert answer.code == "0"
     assert answer.data["status_results"] == [{"instance_id": i, "status": 2} for i in ids[:3]]
     unknown = api.post("/v1/instances/batch-query-status", {"instance_ids": [ids[0], "nope1234"]})
-    assert (unknown.status, unknown.code) == (400, "KOOPHONE.API.1001")
+    assert (unknown.status, unknown.code) == (401, "KOOPHONE.API.1001")  # §6.2: 401 (permission_status)
 
 
 def test_reboot_goes_starting_then_running(api, ids, state):
+    state.settings.status_codes = "function"  # batch-query-status as running_status (0-5)
     answer = api.post("/v1/instances/reboot", {"instance_ids": ids[:2]})
     assert answer.body == {"error_code": "0", "error_msg": "OK"}
     statuses = api.post("/v1/instances/batch-query-status", {"instance_ids": ids[:2]}).data["status_results"]
     assert {s["status"] for s in statuses} == {4}
+    state.settings.status_codes = "table"  # Table 4-34: a booting phone is idle (0), not yet "data loaded"
+    statuses = api.post("/v1/instances/batch-query-status", {"instance_ids": ids[:2]}).data["status_results"]
+    assert {s["status"] for s in statuses} == {0}
+    state.settings.status_codes = "function"
     again = api.post("/v1/instances/reboot", {"instance_ids": ids[:3]})
     assert (again.status, again.code) == (400, "KOOPHONE.API.5005")
     assert state.get(ids[2]).running_status == 2  # the refused batch changed nothing
@@ -141,6 +150,9 @@ def test_reset_returns_rm_task_and_wipes_third_party_apps(api, ids, state):
     assert state.get(ids[0]).running_status == 4
     assert "com.example.x" not in state.get(ids[0]).apps
     wait_for(lambda: state.get(ids[0]).running_status == 2)
+    unknown = api.get("/v1/instances/tasks/" + answer.data["task_id"])  # documented for commands and installs only
+    assert (unknown.status, unknown.code) == (400, "KOOPHONE.API.1323")
+    state.settings.instance_tasks = "known"
     jobs = api.get("/v1/instances/tasks/" + answer.data["task_id"]).data["jobs"]
     assert {job["status"] for job in jobs} == {2}
 
@@ -189,7 +201,13 @@ def test_command_limits(api, body):
         assert (answer.status, answer.code) == (400, "KOOPHONE.API.1000")
 
 
-def test_command_limit_is_bytes_not_characters(api, ids):
+def test_command_limit_is_bytes_not_characters(api, ids, state):
+    too_long = api.post("/v1/instances/sync-command", {"command": "echo " + "a" * 1020, "instance_ids": [ids[0]]})
+    assert too_long.code == "KOOPHONE.API.1000" and "1024 bytes" in too_long.body["error_msg"]
+    assert (
+        api.post("/v1/instances/sync-command", {"command": "echo " + "a" * 1019, "instance_ids": ids[:1]}).code == "0"
+    )
+    state.settings.command_charset = "any"  # "é" is outside the strict character set
     answer = api.post("/v1/instances/sync-command", {"command": "echo " + "é" * 510, "instance_ids": [ids[0]]})
     assert answer.code == "KOOPHONE.API.1000"  # 5 + 1020 bytes
     fits = api.post("/v1/instances/sync-command", {"command": "echo " + "é" * 509, "instance_ids": [ids[0]]})
@@ -299,7 +317,14 @@ def test_assign_and_unassign(api, ids, state):
     )
     assert answer.code == "0" and answer.data["task_id"].startswith("RM_")
     assert len(answer.data["cmd_jobs"]) == 3
-    assert all(state.get(i).assign_status == 0 and state.get(i).assign_user == "" for i in ids[:3])
+    # effect_delay (1 s by default): the unassign shows in batch-query only later.
+    assert all(state.get(i).assign_status == 1 and state.get(i).unassign_pending for i in ids[:3])
+    state.settings.effect_delay = 0
+    pairs = [{"user_id": "u3", "instance_id": ids[3]}]
+    assert api.post("/v1/instances/assign", {"user_instances": pairs}).code == "0"
+    assert api.post("/v1/instances/unassign", {"user_instances": pairs}).code == "0"
+    assert (state.get(ids[3]).assign_status, state.get(ids[3]).assign_user) == (0, "")  # at once
+    wait_for(lambda: all(state.get(i).assign_status == 0 and state.get(i).assign_user == "" for i in ids[:3]))
 
 
 def test_assign_limits(api, ids):
@@ -325,6 +350,11 @@ def test_sku(api):
     assert len(regions) == 3
     sku = regions["cn-north-4"][0]
     assert sku["cbcSkuId"] == SKU and sku["bandSize"] == "4,8" and isinstance(sku["resourceSize"], str)
+    # The reference catalogue (default): ADN pools only, as in the reference's example.
+    assert {(p["version"], p["network"]) for p in sku["poolInfo"]["aosp"]} == {("AOSP11", "ADN"), ("AOSP14", "ADN")}
+    api.control("POST", "config", {"catalogue": "mixed"})
+    mixed = api.get("/v1/instances/sku", {"type": "0"}).data["skuSpecResponseList"]
+    sku = {entry["regionId"]: entry["skuResponses"] for entry in mixed}["cn-north-4"][0]
     assert {(p["version"], p["network"]) for p in sku["poolInfo"]["aosp"]} == {
         ("AOSP11", "EIP"),
         ("AOSP11", "ADN"),
@@ -398,6 +428,7 @@ def test_delete(api, ids, state):
     unknown = api.post("/v1/instances/delete", {"instanceIdList": [ids[0], "ghost001"]})
     assert (unknown.status, unknown.code) == (200, "KOOPHONE.API.1012")
     assert state.get(ids[0]) is not None
+    state.settings.effect_delay = 0  # at once (the delayed default is tested in test_strict.py)
     answer = api.post("/v1/instances/delete", {"instanceIdList": [ids[0]]}, request_id=None)
     assert answer.body == {"data": None, "error_code": "0", "error_msg": "OK"}
     assert state.get(ids[0]) is None and api.list_page(1, 100).data["total_count"] == 19
@@ -410,6 +441,7 @@ def test_delete(api, ids, state):
 
 
 def test_backup_then_prepare_restores_through_the_queue(api, ids, state):
+    state.settings.backup_stops = True  # a finished backup releases the phone (the default keeps it running)
     users = [{"user_id": "u1", "instance_id": i} for i in ids[:3]]
     api.post("/v1/instances/assign", {"user_instances": users})
     backup = api.post("/v1/instances/backup", {"instance_ids": ids[:3]})
@@ -513,10 +545,10 @@ def test_install_app_task_states_and_app_list(api, ids):
     again = api.post("/v1/instances/app/install", dict(INSTALL, instance_id_list=ids[:1]))
     assert (again.status, again.code) == (400, "KOOPHONE.API.62005")
     shell = api.post(
-        "/v1/instances/sync-command",
-        {"command": "dumpsys package com.tencent.mm | grep versionName", "instance_ids": ids[:1]},
+        "/v1/instances/sync-command", {"command": "dumpsys package com.tencent.mm", "instance_ids": ids[:1]}
     )
-    assert shell.data["cmd_results"][0]["execute_msg"].strip() == "versionName=8.0.58"
+    lines = [line.strip() for line in shell.data["cmd_results"][0]["execute_msg"].splitlines()]
+    assert "versionName=8.0.58" in lines
 
 
 def test_install_nested_response_switch(api, ids, state):
