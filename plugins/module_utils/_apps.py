@@ -6,10 +6,10 @@
 
 Installed versions come from ``GET /v1/instances/{id}/app-list`` (ListInstanceApp, paged by 200),
 or, where the service does not offer it, from two shell commands through sync-command:
-``pm list packages NAME`` (is it there?) and ``dumpsys package NAME | grep versionName`` (which
-version?). Uninstalls are ``pm uninstall NAME`` through sync-command. The commands are sent with
-the shared client directly (one request per 100 instances); this file does not depend on
-koophone_command.
+``pm list packages NAME`` (is it there?) and ``dumpsys package NAME`` (which version? its
+``versionName=`` line is found here, on the controller). Uninstalls are ``pm uninstall NAME``
+through sync-command. The commands are sent with the shared client directly (one request per 100
+instances); this file does not depend on koophone_command.
 
 app/install and sync-command are not safe to repeat. An install request whose answer was lost (a
 broken connection or a 5xx after it was sent) is never sent again within the run: the installed
@@ -29,7 +29,13 @@ from urllib.parse import unquote, urlsplit
 
 from ansible_collections.koophone.cloud.plugins.module_utils import _operations as operations
 from ansible_collections.koophone.cloud.plugins.module_utils import _statuses as statuses
-from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption, KooPhoneError
+from ansible_collections.koophone.cloud.plugins.module_utils import _tasks as tasks
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import (
+    InvalidOption,
+    KooPhoneError,
+    code_number,
+    is_code,
+)
 
 # Android package names: dot-separated segments, each a letter followed by letters, digits or _.
 # Checked before use, so the name is safe inside the shell commands below.
@@ -118,12 +124,6 @@ def size_text(size_mb):
 # ---------------------------------------------------------------- errors per instance
 
 
-def code_number(code):
-    """'KOOPHONE.API.62017' -> '62017'; other codes unchanged."""
-    text = "%s" % (code or "")
-    return text.rsplit(".", 1)[-1] if text.upper().startswith(("KOOPHONE.API.", "KPAPI.")) else text
-
-
 def failure(error_code, error_msg, what=None):
     """A per-instance failure: the service's code and message, and a sentence a user can act on."""
     explained = ERROR_TEXT.get(code_number(error_code))
@@ -146,10 +146,6 @@ def failure_of(error, what=None):
     if details:
         entry["msg"] += " (%s)" % ", ".join(details)
     return entry
-
-
-def is_code(error, number):
-    return code_number(getattr(error, "error_code", None)) == number
 
 
 def not_offered(error):
@@ -280,9 +276,10 @@ class InstalledApps:
             else:
                 versions[instance_id] = None
         if present:
-            # grep exits 1 (a failed command) when there is no versionName line; the package is there anyway.
+            # No pipe to grep on the phone: the reference allows only letters, digits, spaces and _ . / : -
+            # in a command (validation.PORTABLE_COMMAND), so the output is searched here.
             shown, failed, _lost = run_command(
-                self.client, present, "dumpsys package %s | grep versionName" % self.package, repeat_lost=True
+                self.client, present, "dumpsys package %s" % self.package, repeat_lost=True
             )
             failures.update(failed)
             for instance_id in present:
@@ -528,70 +525,9 @@ class Installer:
 # ---------------------------------------------------------------- install tasks
 
 
-def read_jobs(client, task_id):
-    answer = client.call("ExecuteJob", path_params={"task_id": task_id})
-    data = answer.get("data") or {}
-    if "jobs" not in data and isinstance(data.get("data"), dict):
-        data = data["data"]
-    return [job for job in data.get("jobs") or [] if isinstance(job, dict)]
-
-
-def job_status(job):
-    try:
-        return int(job.get("status"))
-    except (TypeError, ValueError):
-        return None
-
-
-def job_finished(job):
-    return job_status(job) in (2, 3, -1)
-
-
-class TaskWatcher:
-    """Polls install tasks (GET /v1/instances/tasks/{task_id}) until every job is finished.
-
-    ``jobs``: {job_id: last job dict}; ``gone``: {task_id: error} for tasks the service does not know
-    (1323); ``errors``: {task_id: the last error reading it}.
-    """
-
-    def __init__(self, client, task_ids):
-        self.client = client
-        self.task_ids = list(task_ids)
-        self.jobs, self.gone, self.errors = {}, {}, {}
-        self.finished_tasks = set()
-
-    def unfinished(self):
-        return [t for t in self.task_ids if t not in self.finished_tasks and t not in self.gone]
-
-    def read_once(self):
-        tasks = self.unfinished()
-        for task_id, (jobs, error) in zip(tasks, self.client.map_concurrently(self._read, tasks)):
-            if error is not None:
-                if is_code(error, "1323"):
-                    self.gone[task_id] = error
-                else:
-                    self.errors[task_id] = error  # transient: read again next round
-                continue
-            self.errors.pop(task_id, None)
-            for job in jobs:
-                self.jobs[job.get("job_id")] = job
-            # A task with no jobs has nothing left to do: finished, as in commands.py. Its instances
-            # are then judged by what is installed.
-            if all(job_finished(job) for job in jobs):
-                self.finished_tasks.add(task_id)
-        return self.unfinished()
-
-    def _read(self, task_id):
-        return read_jobs(self.client, task_id)
-
-    def wait(self, timeout):
-        """Poll until no task is unfinished or ``timeout`` passes; return the unfinished task ids."""
-        return self.client.poll(self.read_once, lambda unfinished: not unfinished, timeout)[1]
-
-
 def job_view(job):
     """The job fields a result shows, with the install status name."""
-    status = job_status(job)
+    status = tasks.job_status(job)
     return {
         "job_status": status,
         "job_status_name": statuses.name_of(statuses.JOB_STATUS, status),

@@ -28,6 +28,8 @@ def choose_auth(params, iam_login):
 
     ``iam_login(body)`` performs the IAM call and returns (token, expires_at, issued_at).
     """
+    for option in HEADER_OPTIONS:
+        _check_header_value(option, params.get(option))
     if params.get("auth_token"):
         return TokenAuth(params["auth_token"])
 
@@ -37,9 +39,9 @@ def choose_auth(params, iam_login):
             raise InvalidOption("access_key", "is required when secret_key is set")
         if not secret_key:
             raise InvalidOption("secret_key", "is required when access_key is set")
-        if not params.get("project_id"):
-            raise InvalidOption("project_id", "is required with access_key/secret_key (sent as X-Project-Id)")
-        return AkSkAuth(access_key, secret_key, params["project_id"], params.get("security_token"))
+        # The reference's paths carry no project and it makes no X-Project-Id header mandatory: send
+        # one only when the user names the project.
+        return AkSkAuth(access_key, secret_key, params.get("project_id"), params.get("security_token"))
 
     if params.get("username") or params.get("password"):
         for option in ("username", "password", "domain_name"):
@@ -54,9 +56,22 @@ def choose_auth(params, iam_login):
 
     raise InvalidOption(
         "auth_token",
-        "no credentials given: set auth_token, or access_key + secret_key + project_id, or "
+        "no credentials given: set auth_token, or access_key + secret_key, or "
         "username + password + domain_name + project_name (also KOOPHONE_* environment variables)",
     )
+
+
+# Options that travel in a header: a CR, LF or other control
+# character would split or break the header, so they are refused before any request.
+HEADER_OPTIONS = ("auth_token", "access_key", "secret_key", "security_token", "project_id")
+
+
+def _check_header_value(option, value):
+    if value is None:
+        return
+    if any(ord(char) < 32 or ord(char) == 127 for char in "%s" % value):
+        # Never quote the value: it may be a secret.
+        raise InvalidOption(option, "contains a control character (such as a line break); remove it")
 
 
 class TokenAuth:
@@ -77,7 +92,7 @@ class TokenAuth:
 class AkSkAuth:
     mode = "aksk"
 
-    def __init__(self, access_key, secret_key, project_id, security_token=None):
+    def __init__(self, access_key, secret_key, project_id=None, security_token=None):
         self._access_key = access_key
         self._secret_key = secret_key
         self._project_id = project_id
@@ -85,7 +100,8 @@ class AkSkAuth:
 
     def headers(self, method, path, query, headers, body):
         headers = dict(headers)
-        headers["X-Project-Id"] = self._project_id
+        if self._project_id:
+            headers["X-Project-Id"] = self._project_id
         if self._security_token:
             headers["X-Security-Token"] = self._security_token
         return signer.sign(method, path, query, headers, body, self._access_key, self._secret_key)

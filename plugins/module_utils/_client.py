@@ -10,6 +10,7 @@ of id lists, paging and polling. Modules only decide what the desired state need
 
 import json
 import math
+import os
 import random
 import threading
 import time
@@ -21,6 +22,18 @@ from urllib.parse import quote, urlsplit
 try:
     import requests
     from requests.adapters import HTTPAdapter
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+    # Raised before a byte left: the request could not be built or the connection not made.
+    NEVER_SENT = (
+        requests.exceptions.ConnectTimeout,
+        requests.exceptions.SSLError,
+        requests.exceptions.InvalidURL,
+        requests.exceptions.InvalidHeader,
+        requests.exceptions.MissingSchema,
+        requests.exceptions.InvalidSchema,
+        requests.exceptions.URLRequired,
+    )
 
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
@@ -28,14 +41,21 @@ except ImportError as exc:  # pragma: no cover - reported by the module through 
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = exc
 
+from ansible_collections.koophone.cloud.plugins.module_utils import _errors as errors
 from ansible_collections.koophone.cloud.plugins.module_utils import _operations as operations
+from ansible_collections.koophone.cloud.plugins.module_utils import _options as options
 from ansible_collections.koophone.cloud.plugins.module_utils._auth import choose_auth, parse_iam_time
-from ansible_collections.koophone.cloud.plugins.module_utils._errors import KooPhoneAuthError, KooPhoneError
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import (
+    InvalidOption,
+    KooPhoneAuthError,
+    KooPhoneError,
+    KooPhonePermissionError,
+)
 from ansible_collections.koophone.cloud.plugins.module_utils._signer import canonical_query
 
 USER_AGENT = "koophone.cloud-ansible/0.1.0"
-DEFAULT_ENDPOINT = "https://koophone.myhuaweicloud.com"
-DEFAULT_IAM_ENDPOINT = "https://iam.myhuaweicloud.com"
+# The API Explorer's base URL ends in /v1, and every operation path starts with it.
+API_BASE_PATH = "/v1"
 
 # Backoff: full jitter over an exponential ceiling. Retry-After is honoured up to a cap so a
 # misbehaving gateway cannot park a play for an hour. One call never retries for longer than
@@ -45,16 +65,51 @@ BACKOFF_CAP_SECONDS = 10.0
 RETRY_AFTER_CAP_SECONDS = 60.0
 MAX_RETRY_SECONDS = 300.0
 EXCERPT_CHARS = 200
+# Up to this many ids, one filtered batch-query per id beats reading the whole fleet.
+PER_ID_LOOKUP_LIMIT = 10
+
+
+class Request:
+    """One HTTP request as the client sends it (and may send again)."""
+
+    __slots__ = (
+        "operation",
+        "method",
+        "base",
+        "path",
+        "query",
+        "headers",
+        "body",
+        "repeatable",
+        "request_id",
+        "signed",
+    )
+
+    def __init__(self, operation, method, base, path, query=(), headers=None, body=None, **flags):
+        self.operation, self.method, self.base, self.path = operation, method, base, path
+        self.query = list(query)
+        self.headers = dict(headers or {})
+        self.body = body
+        self.repeatable = flags.get("repeatable", False)
+        self.request_id = flags.get("request_id")
+        self.signed = flags.get("signed", True)
+
+    @property
+    def url(self):
+        return self.base + self.path + ("?" + canonical_query(self.query) if self.query else "")
 
 
 class KooPhoneClient:
     def __init__(self, params):
-        self.endpoint = (params.get("endpoint") or DEFAULT_ENDPOINT).rstrip("/")
-        self.iam_endpoint = (params.get("iam_endpoint") or DEFAULT_IAM_ENDPOINT).rstrip("/")
-        self.timeout = float(params.get("timeout") or 30)
-        self.retries = int(params["retries"]) if params.get("retries") is not None else 6
-        self.concurrency = max(1, int(params.get("concurrency") or 8))
-        self.verify = params.get("ca_path") or (params.get("validate_certs") is not False)
+        self.endpoint = base_url("endpoint", params.get("endpoint"), options.DEFAULTS["endpoint"])
+        self.iam_endpoint = base_url("iam_endpoint", params.get("iam_endpoint"), options.DEFAULTS["iam_endpoint"])
+        self.timeout = float(_given(params, "timeout"))
+        self.retries = int(_given(params, "retries"))
+        self.concurrency = max(1, int(_given(params, "concurrency")))
+        ca_path = params.get("ca_path")
+        if ca_path and not os.path.isfile(ca_path) and not os.path.isdir(ca_path):
+            raise InvalidOption("ca_path", "%s does not exist (give a CA bundle file or a directory of CAs)" % ca_path)
+        self.verify = ca_path or (params.get("validate_certs") is not False)
         self.auth = choose_auth(dict(params, iam_endpoint=self.iam_endpoint), self._iam_login)
         self.request_count = 0
         self._count_lock = threading.Lock()
@@ -78,28 +133,35 @@ class KooPhoneClient:
         headers = {"x-request-id": request_id}
         if payload is not None:
             headers["Content-Type"] = "application/json;charset=UTF-8"
-
-        response = self._send(
-            op.name, op.method, self.endpoint, path, query, headers, payload, op.repeatable, request_id, signed=True
+        request = Request(
+            op.name,
+            op.method,
+            self.endpoint,
+            path,
+            query,
+            headers,
+            payload,
+            repeatable=op.repeatable,
+            request_id=request_id,
         )
+        response = self._send(request)
         answer = _parse_json(op.name, response, request_id)
         _check_answer(op.name, response.status_code, answer, request_id)
         return answer
 
     def _iam_login(self, body):
         """POST /v3/auth/tokens; return (token, expires_at, issued_at) as epoch seconds."""
-        response = self._send(
+        request = Request(
             operations.IAM_LOGIN,
             "POST",
             self.iam_endpoint,
             "/v3/auth/tokens",
-            [],
-            {"Content-Type": "application/json;charset=UTF-8"},
-            _encode_body(body),
+            headers={"Content-Type": "application/json;charset=UTF-8"},
+            body=_encode_body(body),
             repeatable=True,
-            request_id=None,
             signed=False,
         )
+        response = self._send(request)
         answer = _parse_json(operations.IAM_LOGIN, response, None)
         token = response.headers.get("X-Subject-Token")
         if response.status_code not in (200, 201) or not token:
@@ -116,59 +178,60 @@ class KooPhoneClient:
         issued = token_info.get("issued_at")
         return token, expires_at, parse_iam_time(issued) if issued else time.time()
 
-    def _send(self, operation_name, method, base, path, query, headers, payload, repeatable, request_id, signed):
+    def _send(self, request):
         """Send with retries. Returns the final requests.Response that is not a retryable failure."""
-        url = base + path + ("?" + canonical_query(query) if query else "")
-        headers = dict(headers, Host=urlsplit(base).netloc, Accept="application/json")
+        headers = dict(request.headers, Host=urlsplit(request.base).netloc, Accept="application/json")
         headers["User-Agent"] = USER_AGENT
         deadline = time.time() + MAX_RETRY_SECONDS
         renewed = False
         attempt = 0
         while True:
-            sent_headers = self.auth.headers(method, path, query, headers, payload) if signed else headers
+            sent_headers = headers
+            if request.signed:
+                sent_headers = self.auth.headers(request.method, request.path, request.query, headers, request.body)
             try:
                 self._count()
                 response = self._session.request(
-                    method,
-                    url,
-                    data=payload,
+                    request.method,
+                    request.url,
+                    data=request.body,
                     headers=sent_headers,
                     timeout=self.timeout,
                     verify=self.verify,
                     allow_redirects=False,
                 )
             except requests.exceptions.RequestException as exc:
-                never_sent = _never_reached_service(exc)
-                if (repeatable or never_sent) and self._may_retry(attempt, deadline):
+                reached = may_have_reached_service(exc)
+                if _transient(exc) and (request.repeatable or not reached) and self._may_retry(attempt, deadline):
                     self._sleep(attempt, None)
                     attempt += 1
                     continue
                 raise KooPhoneError(
                     "Request failed: %s" % _describe_connection_error(exc),
-                    operation=operation_name,
-                    request_id=request_id,
-                    maybe_applied=not never_sent,
+                    operation=request.operation,
+                    request_id=request.request_id,
+                    maybe_applied=reached,
                 ) from None
 
             status = response.status_code
-            if status == 401 and signed and not renewed and self.auth.renew():
+            if status == 401 and request.signed and not renewed and _token_problem(response) and self.auth.renew():
                 renewed = True  # an expired IAM token: log in once more and repeat; the 401 applied nothing
                 continue
-            if (status == 429 or (status >= 500 and repeatable)) and self._may_retry(attempt, deadline):
+            if (status == 429 or (status >= 500 and request.repeatable)) and self._may_retry(attempt, deadline):
                 self._sleep(attempt, response.headers.get("Retry-After"))
                 attempt += 1
                 continue
-            if status >= 500 and not repeatable:
-                answer = _parse_json(operation_name, response, request_id, strict=False)
+            if status >= 500 and not request.repeatable:
+                answer = _parse_json(request.operation, response, request.request_id, strict=False)
                 code, message = _error_fields(answer)
                 raise KooPhoneError(
                     "The service failed while handling a request that is not safe to repeat; it may or may "
                     "not have been applied: %s" % (message or "HTTP %s" % status),
-                    operation=operation_name,
+                    operation=request.operation,
                     status=status,
                     error_code=code,
                     error_msg=message,
-                    request_id=request_id,
+                    request_id=request.request_id,
                     maybe_applied=True,
                 )
             return response
@@ -209,61 +272,92 @@ class KooPhoneClient:
     def call_batched(self, operation_name, ids, make_body, chunk_size=None):
         """Split ``ids`` by the operation's limit and call it once per chunk, concurrently.
 
-        Returns a list of ChunkResult in id order.
+        Returns a list of ChunkResult in id order. A chunk refused with KOOPHONE.API.1001 because
+        some of its ids are not this tenant's applied nothing: the ids the listing does not show are
+        reported on their own, and the rest of the chunk is sent once more without them.
         """
         op = operations.get(operation_name)
         size = chunk_size or op.chunk_size or len(ids) or 1
         chunks = [list(ids[start : start + size]) for start in range(0, len(ids), size)]
         outcomes = self.map_concurrently(lambda chunk: self.call(operation_name, body=make_body(chunk)), chunks)
-        return [ChunkResult(chunk, answer, error) for chunk, (answer, error) in zip(chunks, outcomes)]
+        results = [ChunkResult(chunk, answer, error) for chunk, (answer, error) in zip(chunks, outcomes)]
+        if op.ids_field and any(_refused_for_foreign_ids(result) for result in results):
+            results = self._without_foreign_ids(operation_name, results, make_body)
+        return results
+
+    def _without_foreign_ids(self, operation_name, results, make_body):
+        refused = [i for result in results if _refused_for_foreign_ids(result) for i in result.ids]
+        try:
+            owned = self.read_instances(refused)
+        except KooPhoneError:
+            return results  # nothing proves which ids are foreign: report the refusals as they came
+        split = []
+        for result in results:
+            foreign = [i for i in result.ids if i not in owned] if _refused_for_foreign_ids(result) else []
+            rest = [i for i in result.ids if i in owned]
+            if not foreign or not rest:
+                split.append(ChunkResult(result.ids, result.answer, _name_foreign(result.error, foreign)))
+                continue
+            split.append(ChunkResult(foreign, None, _name_foreign(result.error, foreign)))
+            try:
+                split.append(ChunkResult(rest, self.call(operation_name, body=make_body(rest)), None))
+            except KooPhoneError as error:
+                split.append(ChunkResult(rest, None, error))
+        return split
+
+    def read_instances(self, ids, page_size=None, query=None):
+        """{instance_id: batch-query item} for those of ``ids`` that the tenant has (are listed).
+
+        A few ids are looked up one filtered request each; more, and the whole fleet is read once.
+        ``query`` adds batch-query's other filters.
+        """
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return {}
+        query = dict(query or {})
+        page_size = page_size or operations.LIST_INSTANCES_PAGE_SIZE[0]
+        if len(ids) <= PER_ID_LOOKUP_LIMIT:
+            found = []
+            lookups = self.map_concurrently(
+                lambda instance_id: self.list_all("ListInstances", dict(query, instance_id=instance_id), page_size), ids
+            )
+            for items, error in lookups:
+                if error is not None:
+                    raise error
+                found.extend(items)
+        else:
+            found = self.list_all("ListInstances", query, page_size, key="instance_id")
+        wanted = set(ids)
+        return dict((item["instance_id"], item) for item in found if item.get("instance_id") in wanted)
 
     def list_all(self, operation_name, query=None, page_size=100, path_params=None, key=None, on_page=None):
         """Every item of a paged listing: page 1 first, then the other pages concurrently.
 
-        The paging fields are read inside ``data`` or at the top level (the sources disagree).
-        With ``key``, an item seen on two pages (the fleet changed between reads) is kept once.
+        The paging fields are read inside ``data`` or at the top level (the sources disagree). The
+        pages after the first are asked for by the number of items page 1 really held: a service
+        may serve fewer than asked and still echo the size asked for. A listing is complete only
+        when the items received reach ``total_count``; one that does not (the fleet changed while it
+        was read, or the service pages in a way the counts cannot explain) is read once more, and
+        then raises rather than return fewer. With ``key``, an item seen on two pages is kept once.
 
         With ``on_page`` (the inventory plugin uses it), each page is also handed to
         ``on_page(page_no, items)`` in the calling thread as soon as it arrives: page 1 first, the
         others in arrival order, items already handed over left out when ``key`` is given. The
         caller can then work while later pages are still in flight, and put the pages back in
-        order by number. If a page fails, the error is raised once every page has finished, and
-        what ``on_page`` received is incomplete.
+        order by number. If a page fails, or the listing is incomplete, the error is raised once
+        every page has finished (no second reading), and what ``on_page`` received is incomplete.
         """
-        query = dict(query or {})
-
-        def fetch(page_no):
-            page_query = dict(query, page_no=page_no, page_size=page_size)
-            return self.call(operation_name, path_params=path_params, query=page_query)
-
-        handed_over = _Handover(on_page, key)
-        first = fetch(1)
-        items = list(_page_items(first))
-        handed_over(1, items)
-        total = _paging_field(first, "total_count")
-        served = _paging_field(first, "page_size") or page_size
-        # The service may serve smaller pages than asked for; page by what it really serves.
-        page_size = min(page_size, served)
-        if total is not None and total > len(items):
-            pages = list(range(2, int(math.ceil(float(total) / page_size)) + 1))
-            if on_page is None:
-                outcomes = self.map_concurrently(fetch, pages)
-            else:
-                outcomes = self._map_as_completed(
-                    fetch, pages, lambda page_no, answer: handed_over(page_no, _page_items(answer))
-                )
-            for answer, error in outcomes:
-                if error is not None:
-                    raise error
-                items.extend(_page_items(answer))
-        if key is None:
-            return items
-        seen, unique = set(), []
-        for item in items:
-            if item.get(key) not in seen:
-                seen.add(item.get(key))
-                unique.append(item)
-        return unique
+        reader = _PagedListing(self, operation_name, dict(query or {}), page_size, path_params, key, on_page)
+        items, problem = reader.read()
+        if problem is not None and on_page is None:
+            items, problem = _PagedListing(self, operation_name, reader.query, page_size, path_params, key).read()
+        if problem is not None:
+            raise KooPhoneError(
+                "The listing is incomplete: %s. Nothing was decided on it; run again, and if this persists "
+                "tell the service's support what this message says" % problem,
+                operation=operation_name,
+            )
+        return items
 
     def _map_as_completed(self, function, items, on_result):
         """Like map_concurrently, and also ``on_result(item, value)`` in this thread as each call succeeds."""
@@ -308,6 +402,84 @@ class KooPhoneClient:
                 return False, value
             time.sleep(min(interval, remaining))
             interval = min(max_interval, interval * 1.5)
+
+
+class _PagedListing:
+    """One complete reading of a paged listing (see KooPhoneClient.list_all)."""
+
+    def __init__(self, client, operation_name, query, page_size, path_params, key, on_page=None):
+        self.client, self.operation_name, self.query = client, operation_name, query
+        self.page_size, self.path_params, self.key = page_size, path_params, key
+        self.handed_over = _Handover(on_page, key)
+        self.on_page = on_page
+        self.totals = set()
+
+    def fetch(self, page_no, size):
+        query = dict(self.query, page_no=page_no, page_size=size)
+        answer = self.client.call(self.operation_name, path_params=self.path_params, query=query)
+        total = _paging_field(answer, "total_count")
+        if total is not None:
+            self.totals.add(total)
+        return answer
+
+    def read(self):
+        """(items, None) when complete, (items read, what is wrong) when not."""
+        first = self.fetch(1, self.page_size)
+        items = _page_items(first)
+        self.handed_over(1, items)
+        total = _paging_field(first, "total_count")
+        served = len(items)
+        size = min(self.page_size, served) or self.page_size
+        next_page = 2
+        if total is not None and total > served and served:
+            pages = list(range(2, int(math.ceil(float(total) / size)) + 1))
+            next_page = len(pages) + 2
+            items.extend(self._pages(pages, size))
+        # No total_count, or fewer items than it says although every page was full: read on, one
+        # page at a time, until a page comes back short.
+        last_full = len(items) >= (next_page - 1) * size
+        while served and last_full and (total is None or len(self._unique(items)) < total):
+            answer = self.fetch(next_page, size)
+            page = _page_items(answer)
+            self.handed_over(next_page, page)
+            items.extend(page)
+            last_full = len(page) >= size
+            next_page += 1
+        items = self._unique(items)
+        if total is None:
+            return items, None
+        if len(self.totals) > 1:
+            return items, "total_count changed from page to page (%s)" % ", ".join(str(n) for n in sorted(self.totals))
+        if len(items) < total:
+            return items, "%d items received of total_count %d" % (len(items), total)
+        return items, None
+
+    def _pages(self, pages, size):
+        def fetch(page_no):
+            return self.fetch(page_no, size)
+
+        if self.on_page is None:
+            outcomes = self.client.map_concurrently(fetch, pages)
+        else:
+            outcomes = self.client._map_as_completed(
+                fetch, pages, lambda page_no, answer: self.handed_over(page_no, _page_items(answer))
+            )
+        items = []
+        for answer, error in outcomes:
+            if error is not None:
+                raise error
+            items.extend(_page_items(answer))
+        return items
+
+    def _unique(self, items):
+        if self.key is None:
+            return items
+        seen, unique = set(), []
+        for item in items:
+            if item.get(self.key) not in seen:
+                seen.add(item.get(self.key))
+                unique.append(item)
+        return unique
 
 
 class _Handover:
@@ -388,7 +560,13 @@ def _check_answer(operation_name, status, answer, request_id):
     no_code = code in (None, "", "null") and 200 <= status < 300 and "data" in answer
     if code == "0" or no_code:
         return
-    error_class = KooPhoneAuthError if status in (401, 403) else KooPhoneError
+    kind = errors.error_kind(code)
+    if kind == errors.PERMISSION:
+        error_class = KooPhonePermissionError
+    elif status in (401, 403) or kind == errors.TOKEN_INVALID:
+        error_class = KooPhoneAuthError
+    else:
+        error_class = KooPhoneError
     raise error_class(
         message or "The service reported an error",
         operation=operation_name,
@@ -396,6 +574,37 @@ def _check_answer(operation_name, status, answer, request_id):
         error_code=code,
         error_msg=message,
         request_id=request_id,
+    )
+
+
+def _token_problem(response):
+    """Whether a 401 says the token expired or is invalid (a new login cures it), by its error code.
+
+    KOOPHONE.API.1001 and 1003 come as 401 too; they are about the instances or the tenant.
+    """
+    try:
+        answer = response.json()
+    except ValueError:
+        return True  # a bare 401 from a gateway: the credentials, not the instances
+    code, _message = _error_fields(answer if isinstance(answer, dict) else {})
+    return code in (None, "") or errors.error_kind(code) == errors.TOKEN_INVALID
+
+
+def _refused_for_foreign_ids(result):
+    return result.failed and len(result.ids) > 1 and errors.is_code(result.error, "1001")
+
+
+def _name_foreign(error, foreign):
+    if not foreign:
+        return error
+    return KooPhonePermissionError(
+        "The service refused instance(s) %s: no permission for them (batch-query does not list them: not in "
+        "this tenant, or a wrong id)" % ", ".join(foreign),
+        operation=error.operation,
+        status=error.status,
+        error_code=error.error_code,
+        error_msg=error.error_msg,
+        request_id=error.request_id,
     )
 
 
@@ -432,14 +641,27 @@ def _retry_after_seconds(value):
         return max(0.0, mktime_tz(parsed) - time.time()) if parsed else None
 
 
-def _never_reached_service(exc):
-    """True only when the request provably was not delivered: refused or timed out connecting."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
+def may_have_reached_service(exc):
+    """Whether a request that failed with ``exc`` may have been delivered (and so applied).
+
+    Decided from the exception's type, never its text: only a connection that was never made
+    (refused, no route, no DNS answer, a connect timeout, a failed TLS handshake) or a request that
+    could not even be built proves nothing was sent.
+    """
+    if isinstance(exc, NEVER_SENT):
+        return False
     if isinstance(exc, requests.exceptions.ConnectionError):
-        reason = repr(exc)
-        return "NewConnectionError" in reason or "Connection refused" in reason or "NameResolutionError" in reason
-    return False
+        reason = exc.args[0] if exc.args else None
+        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+        return not isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+    return True
+
+
+def _transient(exc):
+    """Worth another try: the network, not the request (a malformed URL or header stays malformed)."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return False  # a certificate that fails verification fails again
+    return isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout))
 
 
 def _describe_connection_error(exc):
@@ -447,6 +669,37 @@ def _describe_connection_error(exc):
         return "TLS verification failed (set ca_path, or validate_certs=false for a test endpoint): %s" % exc
     if isinstance(exc, requests.exceptions.Timeout):
         return "timed out"
-    if _never_reached_service(exc):
+    if not _transient(exc):
+        return "the request could not be sent: %s" % exc
+    if not may_have_reached_service(exc):
         return "could not connect to the endpoint"
     return "the connection broke before an answer arrived"
+
+
+def base_url(option, value, default):
+    """``endpoint``/``iam_endpoint`` checked and normalised: scheme and host, no trailing ``/`` or ``/v1``.
+
+    The API Explorer writes the base URL with ``/v1``; the operation paths carry it already, so a
+    pasted ``https://host/v1`` is accepted as ``https://host``.
+    """
+    if value is None:
+        value = default
+    text = ("%s" % value).strip()
+    if not text:
+        raise InvalidOption(option, "must not be empty (leave it unset for %s)" % default)
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidOption(
+            option, "must be an http:// or https:// URL with a host, such as %s; got %r" % (default, text)
+        )
+    if parts.query or parts.fragment:
+        raise InvalidOption(option, "must not carry a query or fragment; got %r" % text)
+    path = parts.path.rstrip("/")
+    if path.endswith(API_BASE_PATH):
+        path = path[: -len(API_BASE_PATH)]
+    return "%s://%s%s" % (parts.scheme, parts.netloc, path)
+
+
+def _given(params, option):
+    value = params.get(option)
+    return options.DEFAULTS[option] if value is None else value

@@ -16,40 +16,21 @@ Every requested instance gets exactly one result entry, in request order (duplic
 """
 
 import re
-import time
 
 from ansible_collections.koophone.cloud.plugins.module_utils import _statuses as statuses
+from ansible_collections.koophone.cloud.plugins.module_utils import _tasks as tasks
 from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
 
 SYNC_OPERATION = "SyncInvokeInstance"
 ASYNC_OPERATION = "AsyncInvokeInstance"
-TASK_OPERATION = "ExecuteJob"
-
-FINISHED = (2, 3, -1)
-FAILED = (3, -1)
-
-# Jobs rarely finish within half a second, so the first poll waits that long; then the interval
-# grows gently (x1.5 up to 5 s), so a long command costs few polls: one tasks/{task_id} per chunk
-# per round, the chunks' polls running concurrently.
-FIRST_POLL_DELAY = 0.5
-POLL_INTERVAL = 0.5
-MAX_POLL_INTERVAL = 5.0
-# The client already retried a failing poll; a task whose query still fails this many rounds in a
-# row is given up (its jobs are reported as failed with the error).
-MAX_POLL_FAILURES = 3
+FINISHED = tasks.FINISHED
+FAILED = tasks.FAILED
 
 # Names for outcomes the API has no number for; the API's numbers use statuses.JOB_STATUS.
 UNKNOWN = "unknown"
 REJECTED = "rejected"
 SUBMITTED = "submitted"
 WOULD_RUN = "would_run"
-
-
-def as_int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def payload(answer, key):
@@ -103,7 +84,7 @@ class CommandRun:
     def record(self, instance_id, item):
         """A CmdResult (sync) or JobDetail (async) for one instance."""
         entry = self.entries[instance_id]
-        status = as_int(item.get("status"))
+        status = validation.as_int(item.get("status"))
         output = item.get("execute_msg")
         entry["status"] = status
         entry["status_name"] = statuses.name_of(statuses.JOB_STATUS, status)
@@ -224,7 +205,7 @@ def run_sync(client, run, command):
             if instance_id in wanted and instance_id not in answered:
                 run.record(instance_id, item)
                 answered.add(instance_id)
-                if as_int(item.get("status")) in (0, 1):
+                if validation.as_int(item.get("status")) in (0, 1):
                     run.entries[instance_id].update(
                         failed=True, error_msg="sync-command answered before the command finished; use mode=async."
                     )
@@ -264,50 +245,33 @@ def submit_async(client, run, command):
 
 
 def wait_for_jobs(client, run, wait_timeout):
-    """Poll tasks/{task_id} of every chunk until all jobs finish or ``wait_timeout`` seconds pass."""
-    deadline = time.time() + wait_timeout
-    watching = dict((task_id, set(jobs)) for task_id, jobs in run.jobs.items() if jobs)
-    failures = dict.fromkeys(watching, 0)
+    """Poll every chunk's task until all its jobs finish or ``wait_timeout`` seconds pass.
 
-    def read_task(task_id):
-        return client.call(TASK_OPERATION, path_params={"task_id": task_id})
-
-    def poll_round():
-        task_ids = [task_id for task_id, jobs in watching.items() if jobs]
-        for task_id, (answer, error) in zip(task_ids, client.map_concurrently(read_task, task_ids)):
-            if error is not None:
-                failures[task_id] += 1
-                if failures[task_id] >= MAX_POLL_FAILURES:
-                    for job_id in watching[task_id]:
-                        run.poll_failed(run.jobs[task_id][job_id], error)
-                    watching[task_id] = set()
-                continue
-            failures[task_id] = 0
-            for job in listed(answer, "jobs"):
-                job_id = job.get("job_id")
-                if job_id in watching[task_id]:
-                    run.record(run.jobs[task_id][job_id], job)
-                    if as_int(job.get("status")) in FINISHED:
-                        watching[task_id].discard(job_id)
-        return watching
-
-    if not watching:
+    Each reading is recorded as it arrives; a task the service does not know, or cannot read
+    MAX_READ_FAILURES rounds in a row, has its unfinished jobs reported with the error.
+    """
+    if not any(run.jobs.values()):
         return
-    time.sleep(max(0.0, min(FIRST_POLL_DELAY, deadline - time.time())))
-    done, _last = client.poll(
-        poll_round,
-        lambda jobs: not any(jobs.values()),
-        max(0.0, deadline - time.time()),
-        POLL_INTERVAL,
-        MAX_POLL_INTERVAL,
-    )
-    if not done:
-        for task_id, job_ids in watching.items():
-            for job_id in job_ids:
-                run.timed_out(run.jobs[task_id][job_id], wait_timeout)
-        # Request order, not task order.
-        order = run.instance_ids
-        run.pending.sort(key=order.index)
+
+    def record(task):
+        jobs = run.jobs[task.task_id]
+        for job in task.jobs:
+            if job.get("job_id") in jobs:
+                run.record(jobs[job["job_id"]], job)
+
+    poller = tasks.TaskPoller(client, [task_id for task_id, jobs in run.jobs.items() if jobs], on_read=record)
+    poller.wait(wait_timeout)
+    for task in poller.tasks.values():
+        unfinished = [run.jobs[task.task_id][job_id] for job_id in run.jobs[task.task_id]]
+        unfinished = [i for i in unfinished if run.entries[i]["status"] not in FINISHED]
+        for instance_id in unfinished:
+            if task.unknown or task.unreadable:
+                run.poll_failed(instance_id, task.error)
+            else:
+                run.timed_out(instance_id, wait_timeout)
+    # Request order, not task order.
+    order = run.instance_ids
+    run.pending.sort(key=order.index)
 
 
 # -------------------------------------------------------------------- messages
@@ -354,7 +318,6 @@ def _some(ids):
 # characters; reset, unassign and backup answer RM_ ids. Anything else is looked up as given.
 TASK_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 HEX32 = re.compile(r"^[0-9a-fA-F]{32}$")
-TASK_UNKNOWN = "1323"
 
 
 def task_type(task_id):
@@ -368,7 +331,7 @@ def task_type(task_id):
 
 
 def describe_job(task_id, job):
-    status = as_int(job.get("status"))
+    status = validation.as_int(job.get("status"))
     described = {
         "task_id": task_id,
         "job_id": job.get("job_id"),
@@ -384,53 +347,45 @@ def describe_job(task_id, job):
 
 
 class TaskReader:
-    """Reads tasks/{task_id} for several tasks, concurrently; an unknown task is reported, not raised."""
+    """koophone_task_info's view of tasks/{task_id}: an unknown task is reported, not raised."""
 
     def __init__(self, client, task_ids):
-        self.client = client
-        self.tasks = dict(
-            (task_id, {"task_id": task_id, "task_type": task_type(task_id), "found": None, "done": False, "jobs": []})
-            for task_id in validation.unique(task_ids)
-        )
+        self.poller = tasks.TaskPoller(client, validation.unique(task_ids))
 
-    def unfinished(self):
-        return [task_id for task_id, task in self.tasks.items() if task["found"] is not False and not task["done"]]
+    def read(self, wait_timeout=0):
+        """Read (and with ``wait_timeout`` > 0 wait for) the tasks; True when every known task finished.
 
-    def read_round(self):
-        task_ids = self.unfinished()
-        outcomes = self.client.map_concurrently(
-            lambda task_id: self.client.call(TASK_OPERATION, path_params={"task_id": task_id}), task_ids
-        )
-        for task_id, (answer, error) in zip(task_ids, outcomes):
-            task = self.tasks[task_id]
-            if error is not None:
-                if not ("%s" % (error.error_code or "")).endswith(TASK_UNKNOWN):
-                    raise error
-                task.update(found=False, error_code=error.error_code, error_msg=error.error_msg or error.message)
-                continue
-            task["found"] = True
-            task["jobs"] = [describe_job(task_id, job) for job in listed(answer, "jobs")]
-            task["done"] = all(job["status"] in FINISHED for job in task["jobs"])
-        return self.unfinished()
+        A task that could not be read raises its error: a wrong answer is no answer.
+        """
+        if wait_timeout > 0:
+            self.poller.wait(wait_timeout)
+        else:
+            self.poller.read_round()
+        for task in self.poller.tasks.values():
+            if task.error is not None and not task.unknown:
+                raise task.error
+        return not self.poller.unsettled()
 
-    def wait(self, wait_timeout):
-        done, _last = self.client.poll(
-            self.read_round, lambda unfinished: not unfinished, wait_timeout, POLL_INTERVAL, MAX_POLL_INTERVAL
-        )
-        return done
+    @property
+    def found(self):
+        return [task for task in self.poller.tasks.values() if task.found]
 
     def pending_jobs(self):
-        return [job for task in self.tasks.values() for job in task["jobs"] if job["status"] not in FINISHED]
+        return [job for job in self.jobs() if job["status"] not in FINISHED]
 
     def summaries(self):
         described = []
-        for task in self.tasks.values():
-            summary = dict((key, value) for key, value in task.items() if key != "jobs")
-            summary["job_count"] = len(task["jobs"])
-            summary["succeeded_count"] = sum(1 for job in task["jobs"] if job["status"] == 2)
-            summary["failed_count"] = sum(1 for job in task["jobs"] if job["status"] in FAILED)
+        for task in self.poller.tasks.values():
+            jobs = [describe_job(task.task_id, job) for job in task.jobs]
+            summary = {"task_id": task.task_id, "task_type": task_type(task.task_id), "found": task.found}
+            summary["done"] = task.finished
+            if task.unknown:
+                summary.update(error_code=task.error.error_code, error_msg=task.error.error_msg or task.error.message)
+            summary["job_count"] = len(jobs)
+            summary["succeeded_count"] = sum(1 for job in jobs if job["status"] == 2)
+            summary["failed_count"] = sum(1 for job in jobs if job["status"] in FAILED)
             described.append(summary)
         return described
 
     def jobs(self):
-        return [job for task in self.tasks.values() for job in task["jobs"]]
+        return [describe_job(task.task_id, job) for task in self.poller.tasks.values() for job in task.jobs]

@@ -2,45 +2,77 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # Private to the koophone.cloud collection (capability layer; see docs/development.md): not a public API,
 # it may change in any release. Do not import it from other collections or standalone plugins.
-"""Reading, applying and waiting for koophone_instance.
+"""What koophone_instance needs to know about instances, apart from sending changes.
 
-- which instances a task targets and what they look like now (batch-query, read the way
-  koophone_instance_info reads: one filtered request per id for a few ids, else the fleet once);
-- applying a batch operation so that a chunk whose answer was lost is re-read before anything
-  is sent again (or, for operations that are not repeatable, never sent again and reported as
-  maybe changed);
-- waiting: running status, async tasks, backups;
-- choosing what to buy from the SKU catalogue, with errors that list what it offers.
+- the options' limits, checked before any request;
+- which instances a task targets (by id, or every ``<prefix>-NNNNN``) and what they look like now;
+- how to tell that a change took effect, read from batch-query (never from batch-query-status,
+  whose codes the reference defines twice, nor from tasks the service may not track);
+- choosing what to buy from the SKU catalogue, with errors that list what it offers;
+- reading preparation progress.
 
 All HTTP goes through the shared client; this file only decides what to read and when to stop.
 """
 
 import re
 
-from ansible_collections.koophone.cloud.plugins.module_utils import (
-    _operations as operations,
-)
-from ansible_collections.koophone.cloud.plugins.module_utils import (
-    _statuses as statuses,
-)
-from ansible_collections.koophone.cloud.plugins.module_utils import (
-    _validation as validation,
-)
-from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption, KooPhoneError
+from ansible_collections.koophone.cloud.plugins.module_utils import _operations as operations
+from ansible_collections.koophone.cloud.plugins.module_utils import _statuses as statuses
+from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
+from ansible_collections.koophone.cloud.plugins.module_utils._client import PER_ID_LOOKUP_LIMIT
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption
 
-# Up to this many ids, one filtered batch-query per id beats reading the whole fleet
-# (the trade-off koophone_instance_info makes too).
-PER_ID_LOOKUP_LIMIT = 10
+STATES = ["present", "absent", "restarted", "reset", "assigned", "unassigned", "prepared", "backed_up"]
+MAX_PREFIX = 14  # instanceNamePrefix, both sources
+MAX_COUNT = 99999  # names carry a five-digit number (<prefix>-NNNNN)
+MAX_SKU_FIELD = 64  # instanceSkuId, bandSkuId, regionId
+PERIODS = {"month": (2, 9), "year": (3, 3)}  # periodType and the largest periodNum (3006, 3007)
+MAX_WAIT_TIMEOUT = 86400
+OS_FORMAT = re.compile(r"^AOSP\d+$")
 PAGE_SIZE = operations.LIST_INSTANCES_PAGE_SIZE[0]
+
 RUNNING = 2
+GOING_OFFLINE = 3
 BACKUP_EXECUTING = 1
 BACKUP_SUCCESSFUL = 2
 BACKUP_FAILED = 3
-# Jobs of reset/unassign/backup tasks: 0 not run and 1 running are unfinished; 2 success; -1 (or 3) failed.
-UNFINISHED_JOB = (0, 1)
-FAILED_JOB = (-1, 3)
-TASK_UNKNOWN = "KOOPHONE.API.1323"
-DEFAULT_NETWORK = "EIP"  # CreateInstance.json: network is optional and defaults to EIP
+
+# prepare's per-instance status (§4.3.1): what waiting may fix, and what it cannot (not assigned to
+# the user, offline, restore failed, maintenance): those fail at once, naming the phones.
+PREPARE_BLOCKED = (2, 6, 9, 10)
+# prepare-progress (§4.3.2): 0 normal (ready), 1 queuing, 2 restoring and offline, 3 backing up, -1 failed.
+PROGRESS_READY = 0
+PROGRESS_QUEUING = 1
+PROGRESS_OFFLINE = 2
+PROGRESS_BACKING_UP = 3
+PROGRESS_FAILED = -1
+# What prepare-progress shows for a phone that needs a prepare request: its data offline (restored by
+# prepare), a failed preparation, or no reading at all.
+NEEDS_PREPARE = (PROGRESS_OFFLINE, PROGRESS_FAILED, None)
+
+
+def validate(params):
+    """Every limit the reference states, before any request (InvalidOption names the option)."""
+    state = params["state"]
+    validation.check_ids("instance_ids", params["instance_ids"])
+    if state == "present" and params["instance_ids"] is not None:
+        raise InvalidOption("instance_ids", "is not used with state=present; name new instances with name_prefix")
+    prefix = params["name_prefix"]
+    if prefix is not None and not prefix.strip():
+        raise InvalidOption("name_prefix", "must not be empty")
+    validation.check_length("name_prefix", prefix, MAX_PREFIX)
+    validation.check_range("count", params["count"], 1, MAX_COUNT)
+    for option in ("sku_id", "band_sku_id", "region"):
+        validation.check_length(option, params[option], MAX_SKU_FIELD)
+    if params["os"] is not None and not OS_FORMAT.match(params["os"]):
+        raise InvalidOption("os", "must be an AOSP version such as AOSP11 or AOSP14, got %r" % params["os"])
+    if params["band_size"] is not None and not params["band_size"] > 0:
+        raise InvalidOption("band_size", "is %s; it must be greater than 0 (Mbit/s)" % params["band_size"])
+    _period_type, longest = PERIODS[params["period_type"]]
+    validation.check_range("period_num", params["period_num"], 1, longest)
+    if params["user_id"] is not None:
+        validation.check_ids("user_id", [params["user_id"]])
+    validation.check_range("wait_timeout", params["wait_timeout"], 1, MAX_WAIT_TIMEOUT)
 
 
 # -------------------------------------------------------------------- reading
@@ -51,14 +83,13 @@ def name_pattern(prefix):
     return re.compile("^%s-(\\d+)$" % re.escape(prefix))
 
 
-def read_by_prefix(client, prefix, server_filter=True):
+def read_by_prefix(client, prefix, server_filter=False):
     """Every instance named ``<prefix>-<number>``, in number order.
 
-    With ``server_filter``, batch-query's instance_name filter narrows the listing. The reference
-    does not say whether that filter matches a substring or the whole name (the emulator matches
-    substrings: ``kp`` also finds ``kp-old-00001``), so the names are checked here as well, and a
-    listing that finds too few proves nothing: before anything is bought, ``state=present`` reads
-    again with ``server_filter=False`` (every page of the fleet, names checked only here).
+    The reference does not say whether batch-query's ``instance_name`` filter matches part of a
+    name or the whole name. A filter that matched whole names would find none of ``shop-00001``
+    for ``shop``, so only ``state=present`` uses it, and only to prove that nothing is missing
+    (``server_filter=True``; names are checked here either way). Everything else reads the fleet.
     """
     pattern = name_pattern(prefix)
     query = {"instance_name": prefix} if server_filter else {}
@@ -69,26 +100,6 @@ def read_by_prefix(client, prefix, server_filter=True):
             numbered.append((int(match.group(1)), item))
     numbered.sort(key=lambda pair: pair[0])
     return [item for _number, item in numbered]
-
-
-def read_by_ids(client, ids):
-    """{instance_id: batch-query item} for those of ``ids`` that exist."""
-    ids = list(ids)
-    if not ids:
-        return {}
-    if len(ids) <= PER_ID_LOOKUP_LIMIT:
-        found = []
-        outcomes = client.map_concurrently(
-            lambda instance_id: client.list_all("ListInstances", {"instance_id": instance_id}, PAGE_SIZE), ids
-        )
-        for items, error in outcomes:
-            if error is not None:
-                raise error
-            found.extend(items)
-    else:
-        found = client.list_all("ListInstances", {}, PAGE_SIZE, key="instance_id")
-    wanted = set(ids)
-    return dict((item["instance_id"], item) for item in found if item.get("instance_id") in wanted)
 
 
 class Targets:
@@ -103,7 +114,7 @@ class Targets:
         """(the items, in the order asked for; the ids asked for that do not exist)."""
         if self.instance_ids is None:
             return read_by_prefix(self.client, self.name_prefix), []
-        found = read_by_ids(self.client, self.instance_ids)
+        found = self.client.read_instances(self.instance_ids, PAGE_SIZE)
         return [found[i] for i in self.instance_ids if i in found], [i for i in self.instance_ids if i not in found]
 
     def read_ids(self, ids):
@@ -112,7 +123,16 @@ class Targets:
             wanted = set(ids)
             items = read_by_prefix(self.client, self.name_prefix)
             return dict((item["instance_id"], item) for item in items if item["instance_id"] in wanted)
-        return read_by_ids(self.client, ids)
+        return self.client.read_instances(ids, PAGE_SIZE)
+
+    def pending(self, done):
+        """A ``still_pending(ids)`` for tasks.wait_for_state: the ids whose listed item is not ``done(item)``."""
+
+        def still_pending(ids):
+            current = self.read_ids(ids)
+            return [i for i in ids if not done(current.get(i))]
+
+        return still_pending
 
 
 def described(items):
@@ -124,238 +144,49 @@ def ids_of(items):
     return [item["instance_id"] for item in items]
 
 
-# -------------------------------------------------------------------- status checks
+def describe(items, field):
+    return validation.some("%s (%s)" % (item["instance_id"], item.get(field)) for item in items)
 
 
-def as_int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+# -------------------------------------------------------------------- what the listing shows
+
+
+def number(item, field):
+    return validation.as_int(item.get(field)) if item is not None else None
 
 
 def is_running(item):
-    return as_int(item.get("running_status")) == RUNNING
+    return number(item, "running_status") == RUNNING
+
+
+def is_gone(item):
+    """Deleted: no longer listed. Going offline (3) is on its way out."""
+    return item is None
 
 
 def is_assigned(item):
-    return as_int(item.get("assign_status")) == 1
+    return number(item, "assign_status") == 1
 
 
 def is_assigned_to(item, user_id):
     return is_assigned(item) and ("%s" % (item.get("assign_user"),)) == user_id
 
 
+def is_unassigned(item):
+    return item is not None and not is_assigned(item)
+
+
 def is_backed_up(item):
-    """Backed up and released: the data is in OBS and the phone does not run (reference §4.3.3)."""
-    return as_int(item.get("backup_status")) == BACKUP_SUCCESSFUL and not is_running(item)
+    """The last backup succeeded (reference §4.3.3 says nothing of stopping the phone for it)."""
+    return number(item, "backup_status") == BACKUP_SUCCESSFUL
 
 
 def is_backing_up(item):
-    return as_int(item.get("backup_status")) == BACKUP_EXECUTING
+    return number(item, "backup_status") == BACKUP_EXECUTING
 
 
-# -------------------------------------------------------------------- applying
-
-
-class ChunkFailure:
-    """A chunk the service refused, or whose answer was lost (``error.maybe_applied``)."""
-
-    def __init__(self, ids, error):
-        self.ids = ids
-        self.error = error
-
-    def to_dict(self):
-        return dict(self.error.to_dict(), instance_ids=self.ids, msg=str(self.error))
-
-
-class Outcome:
-    """What a batch operation did, chunk by chunk.
-
-    - ``answers``: the answers of the accepted chunks;
-    - ``done``: ids the service accepted, or that a re-read after a lost answer shows changed;
-    - ``maybe``: ids of chunks whose answer was lost and that were not sent again: they may or may
-      not have been changed (a reboot probably happened), so they count as a change;
-    - ``failures``: every chunk that failed in the end, refused or lost (``error.maybe_applied``).
-    """
-
-    def __init__(self):
-        self.answers = []
-        self.done = []
-        self.maybe = []
-        self.failures = []
-
-    @property
-    def changed(self):
-        return bool(self.done or self.maybe)
-
-    @property
-    def failed_ids(self):
-        return [i for failure in self.failures for i in failure.ids]
-
-    def add(self, chunks):
-        """Sort answered and refused chunks in; return the lost ones (ChunkFailure) for the caller to decide."""
-        unsure = []
-        for chunk in chunks:
-            if not chunk.failed:
-                self.answers.append(chunk.answer)
-                self.done.extend(chunk.ids)
-            elif chunk.error.maybe_applied:
-                unsure.append(ChunkFailure(chunk.ids, chunk.error))
-            else:
-                self.failures.append(ChunkFailure(chunk.ids, chunk.error))
-        return unsure
-
-    def lost(self, unsure):
-        """Lost chunks that are not sent again: failures that may have applied."""
-        self.failures.extend(unsure)
-        self.maybe.extend(i for failure in unsure for i in failure.ids)
-
-    def in_order(self, ids):
-        done, maybe = set(self.done), set(self.maybe)
-        self.done = [i for i in validation.unique(ids) if i in done]
-        self.maybe = [i for i in validation.unique(ids) if i in maybe and i not in done]
-        return self
-
-
-def apply_batched(client, operation_name, ids, make_body, reread=None, still_needed=None):
-    """Call a batch operation over ``ids`` in chunks; return an Outcome.
-
-    A chunk whose answer was lost is never simply sent again. With ``reread`` (ids -> {id: item})
-    and ``still_needed`` (item or None -> bool), for operations whose effect the listing shows,
-    its ids are read again and only those that still need the change are sent, once; the others
-    count as done. Without them (reboot, reset, backup: not repeatable, or not visible in the
-    listing), or when the re-read fails, the chunk is a failure that may have applied
-    (``Outcome.maybe``) and is not sent again.
-    """
-    outcome = Outcome()
-    unsure = outcome.add(client.call_batched(operation_name, ids, make_body))
-    if unsure and reread is not None:
-        unsure_ids = [i for failure in unsure for i in failure.ids]
-        try:
-            current = reread(unsure_ids)
-        except KooPhoneError:
-            # Nothing proves what the lost chunks did: report them as such, send nothing more.
-            outcome.lost(unsure)
-            return outcome.in_order(ids)
-        remaining = [i for i in unsure_ids if still_needed(current.get(i))]
-        outcome.done.extend(i for i in unsure_ids if i not in set(remaining))
-        if remaining:
-            outcome.lost(outcome.add(client.call_batched(operation_name, remaining, make_body)))
-    else:
-        outcome.lost(unsure)
-    return outcome.in_order(ids)
-
-
-def created_instance_ids(answer):
-    """The instance ids a create answer names: ``data.instanceInfos[].instanceId`` (both sources).
-
-    Read liberally: ``data.data`` nesting (as install answers) and snake_case names as well.
-    """
-    data = answer.get("data") if isinstance(answer, dict) else None
-    if isinstance(data, dict) and isinstance(data.get("data"), dict) and "orderId" not in data:
-        data = data["data"]
-    if not isinstance(data, dict):
-        return []
-    infos = data.get("instanceInfos") or data.get("instance_infos") or []
-    found = []
-    for info in infos if isinstance(infos, list) else []:
-        if isinstance(info, dict):
-            instance_id = info.get("instanceId") or info.get("instance_id")
-            if instance_id:
-                found.append("%s" % (instance_id,))
-    return found
-
-
-def order_id(answer):
-    """``data.orderId`` of a create answer (``data.data.orderId`` read too)."""
-    data = answer.get("data") if isinstance(answer, dict) else None
-    if isinstance(data, dict) and isinstance(data.get("data"), dict) and "orderId" not in data:
-        data = data["data"]
-    if isinstance(data, dict):
-        return data.get("orderId") or data.get("order_id")
-    return None
-
-
-def task_ids(answers):
-    """The task ids of reset/unassign/backup answers: ``data.task_id`` or nested ``data.data.task_id``."""
-    found = []
-    for answer in answers:
-        data = answer.get("data")
-        if isinstance(data, dict) and isinstance(data.get("data"), dict) and "task_id" not in data:
-            data = data["data"]
-        if isinstance(data, dict) and data.get("task_id"):
-            found.append(data["task_id"])
-    return found
-
-
-# -------------------------------------------------------------------- waiting
-
-
-def wait_until(client, pending, still_pending, wait_timeout):
-    """Call ``still_pending(ids) -> ids`` until nothing is pending or ``wait_timeout`` passes.
-
-    Only what is still pending is read again. Returns the ids still pending at the end.
-    """
-    current = {"pending": list(pending)}
-    if not current["pending"]:
-        return []
-
-    def read():
-        current["pending"] = still_pending(current["pending"])
-        return current["pending"]
-
-    _done, last = client.poll(read, lambda ids: not ids, wait_timeout)
-    return last
-
-
-def not_running(client, ids):
-    """Those of ``ids`` whose live status (batch-query-status, 100 per request) is not running."""
-    status_by_id = {}
-    for chunk in client.call_batched("BatchShowInstance", ids, lambda chunk: {"instance_ids": chunk}):
-        if chunk.failed:
-            raise chunk.error
-        for entry in (chunk.answer.get("data") or {}).get("status_results") or []:
-            status_by_id[entry.get("instance_id")] = entry.get("status")
-    return [i for i in ids if as_int(status_by_id.get(i)) != RUNNING]
-
-
-class TaskWatcher:
-    """Follows reset/unassign/backup tasks through ``GET /v1/instances/tasks/{task_id}``.
-
-    The reference documents that endpoint for commands and app installs only; a service that
-    does not know one of these task ids (KOOPHONE.API.1323) leaves it untracked instead of failing.
-    """
-
-    def __init__(self, client):
-        self.client = client
-        self.jobs = {}
-        self.untracked = []
-
-    def unfinished(self, task_ids):
-        outcomes = self.client.map_concurrently(
-            lambda task_id: self.client.call("ExecuteJob", path_params={"task_id": task_id}), list(task_ids)
-        )
-        pending = []
-        for task_id, (answer, error) in zip(task_ids, outcomes):
-            if error is not None:
-                if error.error_code != TASK_UNKNOWN:
-                    raise error
-                self.untracked.append(task_id)
-                continue
-            jobs = (answer.get("data") or {}).get("jobs") or []
-            self.jobs[task_id] = jobs
-            if any(as_int(job.get("status")) in UNFINISHED_JOB for job in jobs):
-                pending.append(task_id)
-        return pending
-
-    def failed_jobs(self):
-        return [
-            dict(job, task_id=task_id)
-            for task_id, jobs in self.jobs.items()
-            for job in jobs
-            if as_int(job.get("status")) in FAILED_JOB
-        ]
+def backup_finished(item):
+    return item is None or number(item, "backup_status") in (BACKUP_SUCCESSFUL, BACKUP_FAILED)
 
 
 # -------------------------------------------------------------------- buying
@@ -384,8 +215,9 @@ def describe_offers(catalogue):
 def choose_offer(catalogue, catalogue_band_sku_id, params):
     """Check what ``params`` asks to buy against the catalogue.
 
-    Returns (offer, band_sku_id, network); raises InvalidOption naming the option and listing
-    what the catalogue offers instead.
+    Returns (offer, band_sku_id, network); network is None when the user gave none and the pool
+    offers several (the service then picks its default). Raises InvalidOption naming the option
+    and listing what the catalogue offers instead.
     """
     region, sku_id = params["region"], params["sku_id"]
     if region not in set(sku["region_id"] for sku in catalogue):
@@ -405,17 +237,7 @@ def choose_offer(catalogue, catalogue_band_sku_id, params):
         raise InvalidOption(
             "os", "%s; %s in %s offers %s" % (problem, sku_id, region, ", ".join(offer["os_versions"]) or "none")
         )
-
-    network = params["network"] or DEFAULT_NETWORK
-    pools = [p for p in offer["pools"] if p["enable"] and p["version"] == os_version]
-    networks = validation.unique(p["network"] for p in pools if p["network"])
-    # The API Explorer example omits a pool's network; only a catalogue that names networks can refuse one.
-    if networks and network not in networks:
-        raise InvalidOption(
-            "network",
-            "%s is not offered for %s %s in %s; it offers %s"
-            % (network, sku_id, os_version, region, ", ".join(networks)),
-        )
+    network = choose_network(offer, os_version, params["network"], region)
 
     band_size, sizes = params["band_size"], offer["band_sizes"]
     if band_size is None or (sizes and float(band_size) not in [float(size) for size in sizes]):
@@ -432,3 +254,152 @@ def choose_offer(catalogue, catalogue_band_sku_id, params):
             "%r is not the catalogue's bandwidth SKU; it offers %s" % (band_sku_id, catalogue_band_sku_id),
         )
     return offer, band_sku_id, network
+
+
+def choose_network(offer, os_version, wanted, region):
+    """The network to send: the user's (checked against the pools), else the one the pools offer.
+
+    The reference states no default (the API Explorer says EIP, yet the reference's own catalogue
+    offers ADN pools only), so with no ``network`` and a choice, none is sent.
+    """
+    pools = [p for p in offer["pools"] if p["enable"] and p["version"] == os_version]
+    networks = validation.unique(p["network"] for p in pools if p["network"])
+    if wanted is None:
+        return networks[0] if len(networks) == 1 else None
+    # The API Explorer example omits a pool's network; only a catalogue that names networks can refuse one.
+    if networks and wanted not in networks:
+        raise InvalidOption(
+            "network",
+            "%s is not offered for %s %s in %s; it offers %s"
+            % (wanted, offer["sku_id"], os_version, region, ", ".join(networks)),
+        )
+    return wanted
+
+
+def create_body(params, band_sku_id, network):
+    band_size = params["band_size"]
+    period_type, _longest = PERIODS[params["period_type"]]
+    body = {
+        "os": params["os"],
+        "instanceSkuId": params["sku_id"],
+        "bandSkuId": band_sku_id,
+        "regionId": params["region"],
+        "instanceNamePrefix": params["name_prefix"],
+        # bandSize is a double; the examples send 4, so whole numbers go as integers.
+        "bandSize": int(band_size) if float(band_size).is_integer() else band_size,
+        "chargeParam": {
+            "chargingMode": 1,  # yearly/monthly, the only mode create offers
+            "periodType": period_type,
+            "periodNum": params["period_num"],
+            "isAutoPay": 1 if params["auto_pay"] else 0,
+            "isAutoRenew": 1 if params["auto_renew"] else 0,
+        },
+    }
+    if network is not None:
+        body["network"] = network
+    return body
+
+
+def _create_data(answer):
+    data = answer.get("data") if isinstance(answer, dict) else None
+    if isinstance(data, dict) and isinstance(data.get("data"), dict) and "orderId" not in data:
+        data = data["data"]
+    return data if isinstance(data, dict) else {}
+
+
+def created_instance_ids(answer):
+    """The instance ids a create answer names: ``data.instanceInfos[].instanceId`` (both sources).
+
+    Read liberally: ``data.data`` nesting (as install answers) and snake_case names as well.
+    """
+    data = _create_data(answer)
+    infos = data.get("instanceInfos") or data.get("instance_infos") or []
+    found = []
+    for info in infos if isinstance(infos, list) else []:
+        if isinstance(info, dict):
+            instance_id = info.get("instanceId") or info.get("instance_id")
+            if instance_id:
+                found.append("%s" % (instance_id,))
+    return found
+
+
+def order_id(answer):
+    """``data.orderId`` of a create answer (``data.data.orderId`` read too)."""
+    data = _create_data(answer)
+    return data.get("orderId") or data.get("order_id")
+
+
+# -------------------------------------------------------------------- preparing
+
+
+def progress_entry(instance_id, prepare_status=None):
+    return {
+        "instance_id": instance_id,
+        "prepare_status": prepare_status,
+        "prepare_status_name": None
+        if prepare_status is None
+        else statuses.name_of(statuses.PREPARE_STATUS, prepare_status),
+        "progress_status": None,
+        "progress_status_name": None,
+        "queue_position": 0,
+        "waiting_count": 0,
+    }
+
+
+class Progress:
+    """prepare-progress for each instance (one request per instance: the operation takes one)."""
+
+    def __init__(self, client, user_id, ids):
+        self.client = client
+        self.user_id = user_id
+        self.entries = dict((i, progress_entry(i)) for i in ids)
+        self._first_reading = set()
+
+    def read(self, ids):
+        """Read ``ids`` once; return those neither ready nor failed."""
+        outcomes = self.client.map_concurrently(
+            lambda i: self.client.call("ShowProgress", body={"user_id": self.user_id, "instance_id": i}), ids
+        )
+        pending = []
+        for instance_id, (answer, error) in zip(ids, outcomes):
+            if error is not None:
+                raise error
+            data = answer.get("data") if isinstance(answer.get("data"), dict) else {}
+            status = validation.as_int(data.get("status"))
+            entry = self.entries[instance_id]
+            entry.update(
+                progress_status=status,
+                progress_status_name=statuses.name_of(statuses.PREPARE_PROGRESS_STATUS, status),
+                waiting_count=validation.as_int(data.get("waitingCount")) or 0,
+            )
+            if instance_id not in self._first_reading:
+                self._first_reading.add(instance_id)
+                entry["queue_position"] = entry["waiting_count"]
+            if status not in (PROGRESS_READY, PROGRESS_FAILED):
+                pending.append(instance_id)
+        return pending
+
+    def reread(self, ids):
+        """{id: entry} after reading ``ids`` again (for a prepare whose answer was lost)."""
+        self.read(ids)
+        return dict((i, self.entries[i]) for i in ids)
+
+    def with_status(self, *wanted):
+        return [i for i, entry in self.entries.items() if entry["progress_status"] in wanted]
+
+    def record_prepare(self, answers):
+        """prepare's per-instance answer (``status_list``) into the entries."""
+        for answer in answers:
+            data = answer.get("data") if isinstance(answer.get("data"), dict) else {}
+            for item in data.get("status_list") or []:
+                entry = self.entries.get(item.get("instance_id")) if isinstance(item, dict) else None
+                if entry is not None:
+                    # The queue position is what the first reading after the prepare says.
+                    self._first_reading.discard(entry["instance_id"])
+                    status = validation.as_int(item.get("status"))
+                    entry.update(
+                        prepare_status=status, prepare_status_name=statuses.name_of(statuses.PREPARE_STATUS, status)
+                    )
+
+    def blocked(self):
+        return [e for e in self.entries.values() if e["prepare_status"] in PREPARE_BLOCKED]

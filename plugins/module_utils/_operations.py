@@ -17,7 +17,8 @@ Choices where the sources disagree (../shared/reference/API-EXPLORER-DIFF.md):
   batch-query, where both sources place it in the query.
 
 ``repeatable`` is false for operations that change something each time they run (a second
-reboot reboots again, a second create pays twice). The client retries those only when the
+reboot reboots again, a second create pays twice, a second auth call issues a second device
+token, and the caller would only ever see one of them). The client retries those only when the
 request provably never reached the service.
 """
 
@@ -37,7 +38,7 @@ _TABLE = [
     Operation("SetVideo", "PUT", "/v1/instances/video-setting", "instance_ids", 100, True, False),
     Operation("BatchShowInstance", "POST", "/v1/instances/batch-query-status", "instance_ids", 100, True, False),
     Operation("BatchResetInstance", "POST", "/v1/instances/batch-reset", "instance_ids", 100, False, False),
-    Operation("ExecuteInstanceAuthToken", "POST", "/v1/instances/{instance_id}/auth", None, None, True, False),
+    Operation("ExecuteInstanceAuthToken", "POST", "/v1/instances/{instance_id}/auth", None, None, False, False),
     Operation("ProvisionInstance", "POST", "/v1/instances/assign", "user_instances", 100, False, False),
     Operation("CancelInstance", "POST", "/v1/instances/unassign", "user_instances", 10, False, False),
     Operation("ListInstances", "GET", "/v1/instances/batch-query", None, None, True, True),

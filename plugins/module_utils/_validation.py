@@ -15,6 +15,10 @@ from ansible_collections.koophone.cloud.plugins.module_utils._errors import Inva
 MAX_ID_LENGTH = 32
 MAX_COMMAND_BYTES = 1024
 QUERY_TIME_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+# The characters the reference allows in a command (§4.1.1: letters, digits and _ . / : -), plus the
+# space its own examples use. Commands the collection composes itself stay within them; a user's
+# command is sent as given, and a refusal is reported with the service's code and text.
+PORTABLE_COMMAND = re.compile(r"^[A-Za-z0-9 _./:-]+$")
 
 
 def check_ids(option, ids, max_length=MAX_ID_LENGTH):
@@ -58,6 +62,25 @@ def check_command(option, command):
     if size > MAX_COMMAND_BYTES:
         raise InvalidOption(option, "is %d bytes; the API allows at most %d bytes" % (size, MAX_COMMAND_BYTES))
     return command
+
+
+def as_int(value):
+    """An API number (sent as a number or a string) as an int, or None."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# A message names this many instances (or chunks, or reasons); the rest are counted.
+NAMED = 10
+
+
+def some(values, limit=NAMED):
+    """``"a, b, c and 7 more"``: a list for a message, capped at ``limit`` names."""
+    values = ["%s" % (value,) for value in values]
+    more = " and %d more" % (len(values) - limit) if len(values) > limit else ""
+    return ", ".join(values[:limit]) + more
 
 
 def unique(values):

@@ -14,8 +14,8 @@ description:
     sends no install request.
   - What is installed is read from the app list of each instance (C(GET /v1/instances/{instance_id}/app-list), one
     request per 200 apps, concurrently; see O(concurrency)). Where the service does not offer the app list, the module
-    asks the phones instead, through sync-command (C(pm list packages NAME), then C(dumpsys package NAME | grep
-    versionName) where the package is there); see O(detection).
+    asks the phones instead, through sync-command (C(pm list packages NAME), then C(dumpsys package NAME) where the
+    package is there, its C(versionName=) line read on the controller); see O(detection).
   - Installs use C(POST /v1/instances/app/install), one request per 100 instances, concurrently. The service downloads
     the package from O(url) and installs it in a task; with O(wait=true) the module follows the task
     (C(GET /v1/instances/tasks/{task_id})) and reports the outcome on every instance.
@@ -134,8 +134,8 @@ options:
       - V(app_list) reads C(GET /v1/instances/{instance_id}/app-list), one request per instance (and per 200 apps).
         It works whatever the instance's state.
       - V(command) runs C(pm list packages NAME) through sync-command, one request per 100 instances, and
-        C(dumpsys package NAME | grep versionName) where the package is there. Far fewer requests for large
-        fleets, but the instances must be running.
+        C(dumpsys package NAME) where the package is there (its C(versionName=) line is read on the controller: the
+        API allows no pipe in a command). Far fewer requests for large fleets, but the instances must be running.
     type: str
     choices: [auto, app_list, command]
     default: auto
@@ -317,6 +317,7 @@ import threading
 import time
 
 from ansible_collections.koophone.cloud.plugins.module_utils import _apps as apps
+from ansible_collections.koophone.cloud.plugins.module_utils import _tasks as tasks
 from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
 from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption
 from ansible_collections.koophone.cloud.plugins.module_utils._module import KooPhoneModule, name_failures
@@ -505,45 +506,45 @@ def remove_before_reinstall(client, installed, report, targets, record=None):
 
 
 def follow_installs(client, installed, report, installer, params, deadline):
-    watcher = apps.TaskWatcher(client, installer.task_ids)
-    unfinished = set(watcher.wait(max(0.0, deadline - time.time())))
-    unmapped = []
+    poller = tasks.TaskPoller(client, installer.task_ids)
+    poller.wait(max(0.0, deadline - time.time()))
+    jobs = dict((job.get("job_id"), job) for _task, job in poller.jobs())
+    unmapped = {}
     for instance_id, (task_id, job_id) in installer.submitted.items():
-        job = watcher.jobs.get(job_id) if job_id else None
-        if task_id in watcher.gone:
-            report.fail(instance_id, apps.failure_of(watcher.gone[task_id], "install task %s" % task_id))
-        elif job is None and task_id not in unfinished:
-            unmapped.append(instance_id)  # the finished task has no job for this instance: judge by what is installed
-        elif job is None or not apps.job_finished(job):
-            last = watcher.errors.get(task_id)
-            reason = " (last error reading it: %s)" % last if last else ""
+        task = poller.tasks.get(task_id)
+        job = jobs.get(job_id) if job_id else None
+        if task is None or task.unknown or (job is None and task.finished):
+            # No job to read: judge by what is installed.
+            unmapped[instance_id] = (
+                "the service does not know install task %s" % task_id
+                if task is not None and task.unknown
+                else "install task %s finished without a job for this instance" % task_id
+            )
+        elif job is None or tasks.job_status(job) not in tasks.FINISHED:
+            reason = " (last error reading it: %s)" % task.error if task.error else ""
             problem = apps.failure(
                 None,
                 None,
                 "still installing after wait_timeout=%ss in task %s%s" % (params["wait_timeout"], task_id, reason),
             )
             report.fail(instance_id, dict(problem, **(apps.job_view(job) if job else {})))
-        elif apps.job_status(job) == 2:
+        elif tasks.job_status(job) == tasks.SUCCEEDED:
             report.entries[instance_id].update(apps.job_view(job))
             report.done(instance_id, params["version"])
         else:
             problem = apps.failure(job.get("error_code"), job.get("error_msg"), "install task %s" % task_id)
             report.fail(instance_id, dict(problem, **apps.job_view(job)))
     if unmapped:
-        versions, failures = installed.read(unmapped)
-        for instance_id in unmapped:
+        versions, failures = installed.read(list(unmapped))
+        for instance_id, why in unmapped.items():
             if versions.get(instance_id) == params["version"]:
                 report.done(instance_id, params["version"])
             else:
-                task_id = installer.submitted[instance_id][0]
                 report.fail(
                     instance_id,
                     failures.get(instance_id)
                     or apps.failure(
-                        None,
-                        None,
-                        "install task %s finished without a job for this instance, and %s %s is not installed"
-                        % (task_id, params["name"], params["version"]),
+                        None, None, "%s, and %s %s is not installed" % (why, params["name"], params["version"])
                     ),
                 )
 

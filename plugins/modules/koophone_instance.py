@@ -16,9 +16,9 @@ description:
   - O(state=assigned) and O(state=unassigned) bind instances to an end user or release them
     (C(POST /v1/instances/assign), C(POST /v1/instances/unassign)), judged by the batch-query fields
     C(assign_status) and C(assign_user).
-  - O(state=prepared) prepares instances for streaming (C(POST /v1/instances/prepare)) and follows each one's
-    preparation progress (C(POST /v1/instances/prepare-progress)).
-  - O(state=backed_up) backs instances up to OBS and releases them (C(POST /v1/instances/backup)).
+  - O(state=prepared) reads each instance's preparation progress (C(POST /v1/instances/prepare-progress)), prepares
+    those that need it for streaming (C(POST /v1/instances/prepare)) and follows them until ready.
+  - O(state=backed_up) backs instances up (C(POST /v1/instances/backup)) and follows C(backup_status) to the end.
   - State is read with batch-query (C(GET /v1/instances/batch-query)), as M(koophone.cloud.koophone_instance_info)
     reads it. Id lists are split into chunks by the API's limits (100 ids; 50 for backup; 10 for unassign) that run
     concurrently (see O(concurrency)).
@@ -42,10 +42,14 @@ options:
         unless O(force=true), because reassigning first unassigns it, which wipes that user's data.
       - V(unassigned) releases the instances from their users. With O(user_id), an instance assigned to a
         different user fails the task unless O(force=true). Unassigning wipes the user's data on the phone.
-      - V(prepared) prepares instances assigned to O(user_id) for streaming. Running instances are ready already;
-        the others are prepared (a backed-up instance is restored) and, with O(wait=true), followed until ready.
-      - V(backed_up) backs the instances up to OBS, which releases (stops) them until they are prepared again. An
-        instance whose last backup succeeded and that has not run since is backed up already.
+      - V(prepared) prepares instances assigned to O(user_id) for streaming. Readiness is what prepare-progress
+        reports (status 0), not the running status: a running phone may have its data offline after a backup.
+        Instances whose progress is offline (2) or failed (-1) are prepared; queuing (1) or backing up (3) ones are
+        followed without a second request. Where prepare answers that it cannot prepare an instance (2 not assigned,
+        6 offline, 9 restore failed, 10 maintaining), the task fails at once naming them.
+      - V(backed_up) backs the instances up. An instance whose C(backup_status) is successful (2) is backed up
+        already, and one whose backup is executing (1) is followed, never sent a second backup. The reference does
+        not say that a backup stops the phone, so the end of a backup is read from C(backup_status) alone.
     type: str
     choices: [present, absent, restarted, reset, assigned, unassigned, prepared, backed_up]
     default: present
@@ -61,6 +65,8 @@ options:
       - With O(state=present), the prefix of the names the API gives new instances (C(<name_prefix>-00001), ...).
         At most 14 characters.
       - With the other states, acts on every instance named C(<name_prefix>-<number>) instead of O(instance_ids).
+        Those are found by reading the whole fleet and matching the names on the controller, whatever batch-query's
+        C(instance_name) filter matches (the reference does not say); RV(matched_instance_count) says how many.
     type: str
   count:
     description:
@@ -99,7 +105,10 @@ options:
     type: str
   network:
     description:
-      - Network line of new instances. The API's default is V(EIP).
+      - Network line of new instances, checked against the networks the SKU's pool for O(os) offers.
+      - When not set, the network the pool offers is sent when it offers one; when it offers several (or names none),
+        no network is sent and the service chooses. The reference states no default, and its example catalogue
+        offers ADN pools only.
     type: str
     choices: [EIP, ADN]
   period_type:
@@ -118,8 +127,10 @@ options:
   auto_pay:
     description:
       - Pay the order for new instances automatically from the account balance.
-      - If V(false), the order waits for manual payment in the console. Until it is paid the new instances may not be
-        listed, and a second run would then order again.
+      - If V(false), the order waits for manual payment in the console, and its instances may not be listed until it
+        is paid. So that a later run never buys the same shortfall again, the module keeps the unpaid orders it places
+        in O(order_record) and buys nothing while one for O(name_prefix) is not listed yet. Without that record it
+        cannot know what earlier runs ordered, and refuses to buy (see O(order_record)).
     type: bool
     default: false
   auto_renew:
@@ -127,6 +138,18 @@ options:
       - Renew the subscription of new instances automatically.
     type: bool
     default: false
+  order_record:
+    description:
+      - With O(auto_pay=false), the file (JSON, mode 0600) where the module keeps the unpaid orders it placed.
+      - Defaults to C($XDG_CACHE_HOME/koophone.cloud/unpaid-orders.json), or
+        C(~/.cache/koophone.cloud/unpaid-orders.json).
+      - The file must exist before the module buys with O(auto_pay=false): a missing record means the module cannot
+        know whether an earlier run (another controller, or an AWX job, which starts in a fresh container) left an
+        unpaid order for the same shortfall, so it refuses to buy rather than guess. Create the file empty to declare
+        that no unpaid order is pending; in AWX, point it at storage that outlives the job, or use O(auto_pay=true).
+      - A file that is not such a record, or not a regular file, is refused and never written over.
+      - If not set, the value of the environment variable E(KOOPHONE_ORDER_RECORD) is used.
+    type: path
   user_id:
     description:
       - End user id (at most 32 characters). Required with O(state=assigned) and O(state=prepared).
@@ -144,11 +167,15 @@ options:
     description:
       - Wait until the change is complete, up to O(wait_timeout) seconds, and fail naming the instances that are not
         done by then.
-      - V(present), V(restarted), V(reset) wait until the instances run; V(unassigned) until the clean-up tasks end;
-        V(prepared) until preparation progress reports ready; V(backed_up) until C(backup_status) is successful.
-      - V(absent) does not wait; the API applies deletions when it accepts them.
-      - Reassigning with O(force=true) always waits for the unassign clean-up before assigning, so the new user never
-        sees the previous user's data.
+      - What is waited for is read from batch-query (C(running_status), C(assign_status), C(backup_status), the
+        instance no longer listed) and prepare-progress, never from batch-query-status, whose codes the reference
+        defines two ways. Tasks the answers name (reset, unassign, backup) are followed too where the service knows
+        them; it may not (C(tasks/{task_id}) is documented for commands and app installs only).
+      - V(present), V(restarted), V(reset) wait until the instances run; V(absent) until they are no longer listed;
+        V(unassigned) until they show unassigned and the clean-up tasks end; V(prepared) until preparation progress
+        reports ready; V(backed_up) until C(backup_status) is successful or failed.
+      - Reassigning with O(force=true) always waits until the unassign took effect before assigning, so the new user
+        never sees the previous user's data.
     type: bool
     default: true
   wait_timeout:
@@ -324,6 +351,17 @@ changed_instance_ids:
   type: list
   elements: str
   sample: [5srn5hL8]
+matched_instance_count:
+  description: With O(name_prefix), how many instances named C(<name_prefix>-NNNNN) the fleet listed when the task
+    started.
+  returned: when O(name_prefix) is set
+  type: int
+  sample: 10
+unpaid_orders:
+  description: The unpaid orders of the record that stopped a purchase (O(auto_pay=false)).
+  returned: when an unpaid order for the prefix is outstanding
+  type: list
+  elements: dict
 maybe_changed_instance_ids:
   description:
     - Instances whose request got no answer (a broken connection or a server error after it was sent) and that were
@@ -465,138 +503,71 @@ failed_jobs:
       type: str
 """
 
-import re
+from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.koophone.cloud.plugins.module_utils import _instances as kpi
-from ansible_collections.koophone.cloud.plugins.module_utils import (
-    _operations as operations,
-)
-from ansible_collections.koophone.cloud.plugins.module_utils import (
-    _skus as skus,
-)
-from ansible_collections.koophone.cloud.plugins.module_utils import (
-    _statuses as statuses,
-)
-from ansible_collections.koophone.cloud.plugins.module_utils import (
-    _validation as validation,
-)
+from ansible_collections.koophone.cloud.plugins.module_utils import _operations as operations
+from ansible_collections.koophone.cloud.plugins.module_utils import _orders as orders
+from ansible_collections.koophone.cloud.plugins.module_utils import _skus as skus
+from ansible_collections.koophone.cloud.plugins.module_utils import _tasks as tasks
+from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
+from ansible_collections.koophone.cloud.plugins.module_utils._changes import Changes, fail
 from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption, KooPhoneError
 from ansible_collections.koophone.cloud.plugins.module_utils._module import KooPhoneModule
 
-STATES = ["present", "absent", "restarted", "reset", "assigned", "unassigned", "prepared", "backed_up"]
-MAX_PREFIX = 14  # instanceNamePrefix, both sources
-MAX_COUNT = 99999  # names carry a five-digit number (<prefix>-NNNNN)
-MAX_SKU_FIELD = 64  # instanceSkuId, bandSkuId, regionId
-PERIODS = {"month": (2, 9), "year": (3, 3)}  # periodType and the largest periodNum (3006, 3007)
-MAX_WAIT_TIMEOUT = 86400
-# After a lost create answer, how long to keep re-reading for the order's instances to appear.
+# After a lost answer, how long to keep re-reading for its effect (the order's instances, a deletion).
 MAX_SETTLE_SECONDS = 30
-OS_FORMAT = re.compile(r"^AOSP\d+$")
-# prepare statuses that waiting cannot fix: not assigned to the user, restore failed, maintenance.
-PREPARE_BLOCKED = (2, 9, 10)
-PROGRESS_READY = 0
-PROGRESS_FAILED = -1
 
 
-# -------------------------------------------------------------------- validation (before any request)
-
-
-def validate(params):
-    state = params["state"]
-    validation.check_ids("instance_ids", params["instance_ids"])
-    if state == "present" and params["instance_ids"] is not None:
-        raise InvalidOption("instance_ids", "is not used with state=present; name new instances with name_prefix")
-    prefix = params["name_prefix"]
-    if prefix is not None and not prefix.strip():
-        raise InvalidOption("name_prefix", "must not be empty")
-    validation.check_length("name_prefix", prefix, MAX_PREFIX)
-    validation.check_range("count", params["count"], 1, MAX_COUNT)
-    for option in ("sku_id", "band_sku_id", "region"):
-        validation.check_length(option, params[option], MAX_SKU_FIELD)
-    if params["os"] is not None and not OS_FORMAT.match(params["os"]):
-        raise InvalidOption("os", "must be an AOSP version such as AOSP11 or AOSP14, got %r" % params["os"])
-    if params["band_size"] is not None and not params["band_size"] > 0:
-        raise InvalidOption("band_size", "is %s; it must be greater than 0 (Mbit/s)" % params["band_size"])
-    _period_type, longest = PERIODS[params["period_type"]]
-    validation.check_range("period_num", params["period_num"], 1, longest)
-    if params["user_id"] is not None:
-        validation.check_ids("user_id", [params["user_id"]])
-    validation.check_range("wait_timeout", params["wait_timeout"], 1, MAX_WAIT_TIMEOUT)
-
-
-# -------------------------------------------------------------------- shared pieces
-
-
-def targets_of(kp):
-    return kpi.Targets(kp.client, kp.params["instance_ids"], kp.params["name_prefix"])
-
-
-def read_existing(kp, targets):
-    """The targeted instances; an id that does not exist fails the task before anything changes."""
+def select(kp, missing_ok=False):
+    """(targets, items); an id that does not exist fails the task before anything changes."""
+    targets = kpi.Targets(kp.client, kp.params["instance_ids"], kp.params["name_prefix"])
     items, missing = targets.read()
-    if missing:
-        raise InvalidOption("instance_ids", "these instances do not exist: %s" % ", ".join(missing))
-    return items
+    if missing and not missing_ok:
+        raise InvalidOption("instance_ids", "batch-query does not list these instances: %s" % ", ".join(missing))
+    if kp.params["name_prefix"] is not None:
+        kp.result["matched_instance_count"] = len(items)
+    return targets, items, missing
 
 
-def fail(kp, msg, result, failures=()):
-    details = [failure.to_dict() for failure in failures]
-    if details:
-        result = dict(result, failed_chunks=details)
-        msg = "%s: %s" % (
-            msg,
-            "; ".join("%s (instances %s)" % (d["msg"], ", ".join(d["instance_ids"])) for d in details),
-        )
-    kp.fail(msg=msg, **result)
+def settle_time(kp):
+    return min(kp.params["wait_timeout"], MAX_SETTLE_SECONDS)
 
 
-def start_changing(kp, result):
-    """The result of a run that sends changes: ``kp.result`` itself, reporting nothing done yet.
-
-    From here on it holds only what the service accepted (or may have applied), recorded as soon
-    as each answer arrives, so an error in any later read or wait still reports ``changed`` and
-    what was done (KooPhoneModule merges ``kp.result`` into every failure).
-    """
-    kp.result.update(result, changed=False, changed_instance_ids=[])
-    if "maybe_changed_instance_ids" in result:
-        kp.result["maybe_changed_instance_ids"] = []
-    return kp.result
-
-
-def record_outcome(result, outcome):
-    """Add a batch operation's outcome (kpi.Outcome) to what the run has changed so far."""
-    done = validation.unique(result["changed_instance_ids"] + outcome.done)
-    maybe = [i for i in validation.unique(result["maybe_changed_instance_ids"] + outcome.maybe) if i not in done]
-    result.update(changed=bool(result["changed"] or done or maybe), changed_instance_ids=done)
-    result["maybe_changed_instance_ids"] = maybe
-    if "task_ids" in result:
-        result["task_ids"].extend(kpi.task_ids(outcome.answers))
-
-
-def failed_count(outcome, ids):
-    return "%d of %d" % (len(set(outcome.failed_ids)), len(ids))
-
-
-def describe(items, field):
-    return ", ".join("%s (%s)" % (item["instance_id"], item.get(field)) for item in items)
-
-
-def wait_running(kp, ids):
-    """Ids still not running after waiting (when wait is on)."""
-    if not kp.params["wait"]:
-        return []
-    client = kp.client
-    return kpi.wait_until(client, ids, lambda pending: kpi.not_running(client, pending), kp.params["wait_timeout"])
-
-
-def fail_if_pending(kp, pending, what, result):
-    if pending:
+def wait_for(kp, ids, pending, what, always=False):
+    """Wait (with wait=true, or ``always``) until ``pending(ids)`` is empty; fail naming what is left."""
+    if not ids or not (always or kp.params["wait"]):
+        return
+    left = tasks.wait_for_state(kp.client, ids, pending, kp.params["wait_timeout"])
+    if left:
         fail(
             kp,
             "%d instance(s) %s after wait_timeout=%ss: %s"
-            % (len(pending), what, kp.params["wait_timeout"], ", ".join(pending)),
-            dict(result, pending_instance_ids=pending),
+            % (len(left), what, kp.params["wait_timeout"], validation.some(left)),
+            pending_instance_ids=left,
         )
+
+
+def follow_tasks(kp, always=False):
+    """Wait for the tasks the changes answered; fail naming jobs that failed. Unknown tasks are left to
+    the state waits (their effect is read from the listing)."""
+    if not kp.result.get("task_ids") or not (always or kp.params["wait"]):
+        return
+    poller = tasks.TaskPoller(kp.client, kp.result["task_ids"])
+    if not poller.wait(kp.params["wait_timeout"]):
+        fail(
+            kp,
+            "Tasks still running after wait_timeout=%ss: %s"
+            % (kp.params["wait_timeout"], ", ".join(t.task_id for t in poller.unsettled())),
+        )
+    broken = poller.failed_jobs()
+    if broken:
+        fail(kp, "Jobs failed: %s" % kpi.describe(broken, "error_msg"), failed_jobs=broken)
+
+
+def finish(kp, targets):
+    kp.result["instances"] = kpi.described(targets.read()[0])
+    return kp.result
 
 
 # -------------------------------------------------------------------- present
@@ -605,80 +576,62 @@ def fail_if_pending(kp, pending, what, result):
 def ensure_present(kp):
     params, client = kp.params, kp.client
     prefix, count = params["name_prefix"], params["count"]
-    # The filtered listing is cheap and enough to prove nothing is missing (its names are checked
-    # on the client). It cannot prove a shortfall: if the service's instance_name filter matched
-    # whole names only, it would find none of ours and every run would buy `count` more. So a
-    # shortfall is confirmed from the unfiltered fleet before anything is bought or reported.
-    before = kpi.read_by_prefix(client, prefix)
+    # The filtered listing is cheap and enough to prove nothing is missing; it cannot prove a
+    # shortfall (a whole-name filter finds none of ours), so that is confirmed from the whole fleet.
+    before = kpi.read_by_prefix(client, prefix, server_filter=True)
     if len(before) < count:
-        before = kpi.read_by_prefix(client, prefix, server_filter=False)
+        before = kpi.read_by_prefix(client, prefix)
     shortfall = max(count - len(before), 0)
-    result = {"changed": shortfall > 0, "to_create": shortfall, "created_instance_ids": [], "order_ids": []}
-    result["changed_instance_ids"] = []
+    Changes(kp, to_create=shortfall, created_instance_ids=[], order_ids=[])
+    kp.result.update(matched_instance_count=len(before), instances=kpi.described(before))
+    kp.result["diff"] = present_diff(prefix, before, before, shortfall if kp.check_mode else 0)
     if not shortfall:
-        return dict(result, instances=kpi.described(before), diff=present_diff(prefix, before, before))
-
-    body = create_body(client, params)  # reads the SKU catalogue: wrong options fail here, listing the offers
+        return kp.result
+    catalogue, band_sku_id = skus.read_catalogue(client)  # wrong options fail here, listing the offers
+    _offer, band_sku_id, network = kpi.choose_offer(catalogue, band_sku_id, params)
+    unpaid = None if params["auto_pay"] else orders.UnpaidOrders(params["order_record"], client.endpoint, prefix)
+    if unpaid is not None:
+        pending = unpaid.outstanding(kpi.ids_of(before), prune=not kp.check_mode)
+        if pending:
+            fail(
+                kp,
+                "Not buying: an unpaid order may already cover this shortfall (an unpaid order is listed only "
+                "once it is paid): %s. Pay or cancel it in the console, then run again" % orders.describe(pending),
+                unpaid_orders=pending,
+            )
     if kp.check_mode:
-        return dict(result, instances=kpi.described(before), diff=present_diff(prefix, before, None, shortfall))
-
-    result = start_changing(kp, result)
-    error = create_shortfall(kp, body, len(before))
-    # Read the whole fleet, not the filtered listing: the filter is what the count could not trust.
-    after = kpi.read_by_prefix(client, prefix, server_filter=False)
-    known = set(kpi.ids_of(before))
+        kp.result["changed"] = True
+        return kp.result
+    error = create_shortfall(kp, kpi.create_body(params, band_sku_id, network), len(before), unpaid)
+    after = kpi.read_by_prefix(client, prefix)
     listed = kpi.ids_of(after)
-    created = validation.unique([i for i in listed if i not in known] + result["created_instance_ids"])
-    result.update(created_instance_ids=created, changed_instance_ids=created)
-    result["changed"] = bool(result["changed"] or created)
-    result["instances"] = kpi.described(after)
+    created = validation.unique(
+        [i for i in listed if i not in set(kpi.ids_of(before))] + kp.result["created_instance_ids"]
+    )
+    kp.result.update(created_instance_ids=created, changed_instance_ids=created, instances=kpi.described(after))
+    kp.result["changed"] = bool(kp.result["changed"] or created)
+    kp.result["diff"] = present_diff(prefix, before, after)
     if error is not None:
-        fail(kp, str(error), dict(result, **error.to_dict()))
+        fail(kp, str(error), **error.to_dict())
     unlisted = [i for i in created if i not in set(listed)]
     if unlisted:
         kp.module.warn(
-            "%d created instance(s) are not listed yet (an unpaid order is listed once it is paid): %s. Until they "
-            "are listed, another run with the same count would order again." % (len(unlisted), ", ".join(unlisted))
+            "%d created instance(s) are not listed yet (an unpaid order is listed once it is paid): %s"
+            % (len(unlisted), validation.some(unlisted))
         )
     waited = [i for i in created if i in set(listed)]
-    pending = wait_running(kp, waited)
-    if kp.params["wait"] and waited:
-        result["instances"] = kpi.described(kpi.read_by_prefix(client, prefix, server_filter=False))
-    fail_if_pending(kp, pending, "are not running", result)
-    return dict(result, diff=present_diff(prefix, before, after))
+    wait_for(kp, waited, kpi.Targets(client, waited).pending(kpi.is_running), "are not running")
+    if params["wait"] and waited:
+        kp.result["instances"] = kpi.described(kpi.read_by_prefix(client, prefix))
+    return kp.result
 
 
-def create_body(client, params):
-    catalogue, band_sku_id = skus.read_catalogue(client)
-    _offer, band_sku_id, network = kpi.choose_offer(catalogue, band_sku_id, params)
-    band_size = params["band_size"]
-    period_type, _longest = PERIODS[params["period_type"]]
-    return {
-        "os": params["os"],
-        "instanceSkuId": params["sku_id"],
-        "bandSkuId": band_sku_id,
-        "regionId": params["region"],
-        "instanceNamePrefix": params["name_prefix"],
-        # bandSize is a double; the examples send 4, so whole numbers go as integers.
-        "bandSize": int(band_size) if float(band_size).is_integer() else band_size,
-        "chargeParam": {
-            "chargingMode": 1,  # yearly/monthly, the only mode create offers
-            "periodType": period_type,
-            "periodNum": params["period_num"],
-            "isAutoPay": 1 if params["auto_pay"] else 0,
-            "isAutoRenew": 1 if params["auto_renew"] else 0,
-        },
-        "network": network,
-    }
-
-
-def create_shortfall(kp, body, have):
+def create_shortfall(kp, body, have, unpaid):
     """Create until ``count`` instances exist, at most 1,500 per call. Returns the error that stopped it, or None.
 
-    Each order is recorded in ``kp.result`` as soon as its answer arrives (order id, the instance
-    ids the answer names, changed), and so is a create whose answer was lost: it may have been
-    placed, so it counts as a change. Calls run one after another: after a lost answer the next
-    decision needs the re-read count.
+    Each order is recorded as soon as its answer arrives, and so is a create whose answer was lost: it
+    may have been placed, so it counts as a change. After a lost answer the next decision needs the
+    re-read count, so calls run one after another.
     """
     client, params, result = kp.client, kp.params, kp.result
     count, prefix = params["count"], params["name_prefix"]
@@ -691,33 +644,33 @@ def create_shortfall(kp, body, have):
             if not error.maybe_applied:
                 return error
             result["changed"] = True  # the order may have been placed (and paid)
-            # Re-read before deciding anything: continue only when the listing proves all of it
-            # arrived, otherwise stop rather than risk paying twice.
+            if unpaid is not None:
+                unpaid.add(None, size, [], answered=False)
             try:
-                seen = settle(client, prefix, have + size, min(params["wait_timeout"], MAX_SETTLE_SECONDS))
+                seen = settle(client, prefix, have + size, settle_time(kp))
             except KooPhoneError as read_error:
                 return lost_order_error(error, size, None, read_error)
             if seen < have + size:
                 return lost_order_error(error, size, seen - have)
             have = seen
             continue
-        order = kpi.order_id(answer)
+        order, created = kpi.order_id(answer), kpi.created_instance_ids(answer)
         if order:
             result["order_ids"].append(order)
-        created = kpi.created_instance_ids(answer)
         result["created_instance_ids"].extend(created)
         result["changed_instance_ids"].extend(created)
         result["changed"] = True  # error_code "0": the order is placed
-        # Trust the order's size, not the listing: unpaid orders may not be listed yet.
-        have += size
+        if unpaid is not None:
+            problem = unpaid.add(order, size, created)
+            if problem:
+                kp.module.warn(problem)
+        have += size  # the order's size, not the listing: unpaid orders may not be listed yet
     return None
 
 
 def settle(client, prefix, expected, timeout):
-    """How many ``<prefix>-NNNNN`` instances the whole fleet lists, re-reading until ``expected`` or ``timeout``."""
-    _done, seen = client.poll(
-        lambda: len(kpi.read_by_prefix(client, prefix, server_filter=False)), lambda n: n >= expected, timeout
-    )
+    """How many ``<prefix>-NNNNN`` instances the fleet lists, re-reading until ``expected`` or ``timeout``."""
+    _done, seen = client.poll(lambda: len(kpi.read_by_prefix(client, prefix)), lambda n: n >= expected, timeout)
     return seen
 
 
@@ -747,43 +700,39 @@ def present_diff(prefix, before, after, to_create=0):
             names.append("(%d more to be created)" % extra)
         return {"name_prefix": prefix, "count": len(items) + extra, "instance_names": names}
 
-    return {"before": view(before), "after": view(after if after is not None else before, to_create)}
+    return {"before": view(before), "after": view(after, to_create)}
 
 
 # -------------------------------------------------------------------- absent
 
 
 def ensure_absent(kp):
-    targets = targets_of(kp)
-    items, missing = targets.read()
+    targets, items, missing = select(kp, missing_ok=True)
     ids = kpi.ids_of(items)
-    result = {"changed": bool(ids), "changed_instance_ids": ids, "maybe_changed_instance_ids": []}
-    result["diff"] = {"before": {"instances": listing_names(items)}, "after": {"instances": {}}}
+    changes = Changes(kp, instances=kpi.described(items))
+    kp.result["diff"] = {"before": {"instances": listing_names(items)}, "after": {"instances": {}}}
     if kp.params["instance_ids"] is not None:
-        result["missing_instance_ids"] = missing
-    if kp.check_mode or not ids:
-        return dict(result, instances=kpi.described(items) if kp.check_mode else [])
-
-    result = start_changing(kp, result)
-    outcome = kpi.apply_batched(
-        kp.client,
+        kp.result["missing_instance_ids"] = missing
+    outcome = changes.apply(
         "DeleteInstance",
         ids,
         lambda chunk: {"instanceIdList": chunk},
-        reread=targets.read_ids,
-        still_needed=lambda item: item is not None,  # still listed: delete it
+        # A deletion may take a while to show: after a lost answer, give it time before sending again.
+        reread=lambda lost: settled_reread(kp, targets, lost, kpi.is_gone),
+        still_needed=lambda item: item is not None,
     )
-    record_outcome(result, outcome)
-    if outcome.failures:
-        deleted = set(outcome.done)
-        remaining = [item for item in items if item["instance_id"] not in deleted]
-        fail(
-            kp,
-            "Deleting %s instance(s) failed" % failed_count(outcome, ids),
-            dict(result, instances=kpi.described(remaining)),
-            outcome.failures,
-        )
-    return dict(result, instances=[])
+    changes.fail_on(outcome, "Deleting", len(ids))
+    if kp.check_mode:
+        return kp.result
+    wait_for(kp, outcome.done, targets.pending(kpi.is_gone), "are still listed")
+    kp.result["instances"] = []
+    return kp.result
+
+
+def settled_reread(kp, targets, ids, done):
+    """After a lost answer: re-read ``ids`` until ``done(item)`` for each or the settle time passes."""
+    tasks.wait_for_state(kp.client, ids, targets.pending(done), settle_time(kp))
+    return targets.read_ids(ids)
 
 
 def listing_names(items):
@@ -794,146 +743,101 @@ def listing_names(items):
 
 
 def ensure_rebooted(kp, operation_name):
-    targets = targets_of(kp)
-    items = read_existing(kp, targets)
+    targets, items, _missing = select(kp)
     if operation_name == "BatchRebootInstance":
         # The API refuses a reboot chunk whole when one of its instances is not running (5005).
-        idle = [statuses.with_status_names(item) for item in items if not kpi.is_running(item)]
+        idle = [item for item in kpi.described(items) if not kpi.is_running(item)]
         if idle:
             fail(
                 kp,
-                "Only running instances can be restarted, and the API refuses a whole request for one that is not; "
-                "nothing was sent. Not running: %s" % describe(idle, "running_status_name"),
-                {"changed": False, "instances": kpi.described(items)},
+                "Only running instances can be restarted, and the API refuses a whole request for one that is "
+                "not; nothing was sent. Not running: %s" % kpi.describe(idle, "running_status_name"),
+                instances=kpi.described(items),
             )
     ids = kpi.ids_of(items)
-    result = {"changed": bool(ids), "changed_instance_ids": ids, "maybe_changed_instance_ids": []}
-    if operation_name == "BatchResetInstance":
-        result["task_ids"] = []
-    if kp.check_mode or not ids:
-        return dict(result, instances=kpi.described(items))
-
-    result = start_changing(kp, result)
-    # Actions are not repeated after a lost answer: a second reboot would reboot again. Such a
-    # chunk probably rebooted its phones, so it counts as changed (maybe_changed_instance_ids).
-    outcome = kpi.apply_batched(kp.client, operation_name, ids, lambda chunk: {"instance_ids": chunk})
-    record_outcome(result, outcome)
-    if outcome.failures:
-        fail(
-            kp, "%s failed for %s instance(s)" % (operation_name, failed_count(outcome, ids)), result, outcome.failures
-        )
-    pending = wait_running(kp, outcome.done)
-    result["instances"] = kpi.described(targets.read()[0])
-    fail_if_pending(kp, pending, "are not running again", result)
-    return result
+    changes = Changes(kp, with_tasks=operation_name == "BatchResetInstance", instances=kpi.described(items))
+    # Not repeatable and not visible in the listing: a chunk whose answer was lost is not sent again
+    # (a second reboot would reboot again); it probably rebooted, so it is maybe_changed.
+    outcome = changes.apply(operation_name, ids, lambda chunk: {"instance_ids": chunk})
+    changes.fail_on(outcome, operation_name, len(ids))
+    if kp.check_mode:
+        return kp.result
+    follow_tasks(kp)
+    wait_for(kp, outcome.done, targets.pending(kpi.is_running), "are not running again")
+    return finish(kp, targets)
 
 
 # -------------------------------------------------------------------- assigned / unassigned
 
 
 def ensure_assigned(kp):
-    params = kp.params
-    user_id = params["user_id"]
-    targets = targets_of(kp)
-    items = read_existing(kp, targets)
+    user_id = kp.params["user_id"]
+    targets, items, _missing = select(kp)
     others = [item for item in items if kpi.is_assigned(item) and not kpi.is_assigned_to(item, user_id)]
-    if others and not params["force"]:
+    if others and not kp.params["force"]:
         fail(
             kp,
-            "%d instance(s) are assigned to another user: %s. Assigning them to %s would unassign them first, which "
-            "wipes that user's data; nothing was changed. Set force=true to reassign them"
-            % (len(others), describe(others, "assign_user"), user_id),
-            {"changed": False, "instances": kpi.described(items)},
+            "%d instance(s) are assigned to another user: %s. Assigning them to %s would unassign them first, "
+            "which wipes that user's data; nothing was changed. Set force=true to reassign them"
+            % (len(others), kpi.describe(others, "assign_user"), user_id),
+            instances=kpi.described(items),
         )
-    change = [item for item in items if not kpi.is_assigned_to(item, user_id)]
-    ids = kpi.ids_of(change)
-    after = dict((item["instance_id"], user_id) for item in items)
-    result = {"changed": bool(ids), "changed_instance_ids": ids, "maybe_changed_instance_ids": [], "task_ids": []}
-    result["diff"] = assign_diff(items, after)
-    if kp.check_mode or not ids:
-        return dict(result, instances=kpi.described(items))
-
-    result = start_changing(kp, result)
-    if others:
-        unassign(kp, targets, others, result)
-        # Always wait here: assigning before the clean-up ends could show the new user the old user's data.
-        watch_tasks(kp, result, always=True)
-    outcome = kpi.apply_batched(
-        kp.client,
+    ids = kpi.ids_of(item for item in items if not kpi.is_assigned_to(item, user_id))
+    changes = Changes(kp, with_tasks=True, instances=kpi.described(items))
+    if kp.check_mode:
+        changes.would_change(kpi.ids_of(others))
+    kp.result["diff"] = assign_diff(items, dict((item["instance_id"], user_id) for item in items))
+    if others and not kp.check_mode:
+        unassign(kp, changes, targets, others)
+        # Always wait: assigning before the unassign took effect could show the old user's data.
+        follow_tasks(kp, always=True)
+        wait_for(kp, kpi.ids_of(others), targets.pending(kpi.is_unassigned), "are still assigned", always=True)
+    outcome = changes.apply(
         "ProvisionInstance",
         ids,
         lambda chunk: {"user_instances": [{"user_id": user_id, "instance_id": i} for i in chunk]},
         reread=targets.read_ids,
         still_needed=lambda item: item is not None and not kpi.is_assigned_to(item, user_id),
     )
-    record_outcome(result, outcome)
-    result["instances"] = kpi.described(targets.read()[0])
-    if outcome.failures:
-        fail(kp, "Assigning %s instance(s) failed" % failed_count(outcome, ids), result, outcome.failures)
-    return result
+    changes.fail_on(outcome, "Assigning", len(ids))
+    return kp.result if kp.check_mode else finish(kp, targets)
 
 
 def ensure_unassigned(kp):
-    params = kp.params
-    user_id = params["user_id"]
-    targets = targets_of(kp)
-    items = read_existing(kp, targets)
+    user_id = kp.params["user_id"]
+    targets, items, _missing = select(kp)
     assigned = [item for item in items if kpi.is_assigned(item)]
     others = [item for item in assigned if user_id is not None and not kpi.is_assigned_to(item, user_id)]
-    if others and not params["force"]:
+    if others and not kp.params["force"]:
         fail(
             kp,
-            "%d instance(s) are assigned to another user than %s: %s. Unassigning wipes that user's data; nothing "
-            "was changed. Set force=true to unassign them anyway"
-            % (len(others), user_id, describe(others, "assign_user")),
-            {"changed": False, "instances": kpi.described(items)},
+            "%d instance(s) are assigned to another user than %s: %s. Unassigning wipes that user's data; "
+            "nothing was changed. Set force=true to unassign them anyway"
+            % (len(others), user_id, kpi.describe(others, "assign_user")),
+            instances=kpi.described(items),
         )
-    ids = kpi.ids_of(assigned)
-    after = dict((item["instance_id"], None) for item in items)
-    result = {"changed": bool(ids), "changed_instance_ids": ids, "maybe_changed_instance_ids": [], "task_ids": []}
-    result["diff"] = assign_diff(items, after)
-    if kp.check_mode or not ids:
-        return dict(result, instances=kpi.described(items))
-
-    result = start_changing(kp, result)
-    unassign(kp, targets, assigned, result)
-    watch_tasks(kp, result)
-    result["instances"] = kpi.described(targets.read()[0])
-    return result
+    changes = Changes(kp, with_tasks=True, instances=kpi.described(items))
+    kp.result["diff"] = assign_diff(items, dict((item["instance_id"], None) for item in items))
+    unassign(kp, changes, targets, assigned)
+    if kp.check_mode:
+        return kp.result
+    follow_tasks(kp)
+    wait_for(kp, kpi.ids_of(assigned), targets.pending(kpi.is_unassigned), "are still assigned")
+    return finish(kp, targets)
 
 
-def unassign(kp, targets, items, result):
+def unassign(kp, changes, targets, items):
     """Unassign each item from the user it has now (10 pairs per call); fail the task on any refusal."""
     users = dict((item["instance_id"], "%s" % (item.get("assign_user"),)) for item in items)
-    outcome = kpi.apply_batched(
-        kp.client,
+    outcome = changes.apply(
         "CancelInstance",
         list(users),
         lambda chunk: {"user_instances": [{"user_id": users[i], "instance_id": i} for i in chunk]},
-        reread=targets.read_ids,
+        # An unassign may take a while to show: after a lost answer, give it time before sending again.
+        reread=lambda lost: settled_reread(kp, targets, lost, kpi.is_unassigned),
         still_needed=lambda item: item is not None and kpi.is_assigned_to(item, users[item["instance_id"]]),
     )
-    record_outcome(result, outcome)
-    if outcome.failures:
-        result["instances"] = kpi.described(targets.read()[0])
-        fail(kp, "Unassigning %s instance(s) failed" % failed_count(outcome, users), result, outcome.failures)
-
-
-def watch_tasks(kp, result, always=False):
-    """Wait for the unassign clean-up tasks; fail naming the ones still running or failed."""
-    if not (always or kp.params["wait"]) or not result["task_ids"]:
-        return
-    watcher = kpi.TaskWatcher(kp.client)
-    pending = kpi.wait_until(kp.client, result["task_ids"], watcher.unfinished, kp.params["wait_timeout"])
-    broken = watcher.failed_jobs()
-    if pending:
-        fail(
-            kp,
-            "Clean-up tasks still running after wait_timeout=%ss: %s" % (kp.params["wait_timeout"], ", ".join(pending)),
-            result,
-        )
-    if broken:
-        fail(kp, "Clean-up jobs failed: %s" % describe(broken, "error_msg"), dict(result, failed_jobs=broken))
+    changes.fail_on(outcome, "Unassigning", len(users))
 
 
 def assign_diff(items, after):
@@ -945,171 +849,84 @@ def assign_diff(items, after):
 
 
 def ensure_prepared(kp):
-    params, client = kp.params, kp.client
-    user_id = params["user_id"]
-    targets = targets_of(kp)
-    items = read_existing(kp, targets)
+    user_id = kp.params["user_id"]
+    targets, items, _missing = select(kp)
     strangers = [item for item in items if not kpi.is_assigned_to(item, user_id)]
     if strangers:
         fail(
             kp,
             "Preparing needs the instances assigned to user_id %s (use state=assigned first); nothing was sent. "
-            "Not assigned to it: %s" % (user_id, describe(strangers, "assign_user")),
-            {"changed": False, "instances": kpi.described(items)},
+            "Not assigned to it: %s" % (user_id, kpi.describe(strangers, "assign_user")),
+            instances=kpi.described(items),
         )
-    # A running instance assigned to the user is ready; only the others need preparing.
-    pending = [item for item in items if not kpi.is_running(item)]
-    ids = kpi.ids_of(pending)
-    result = {"changed": bool(ids), "changed_instance_ids": ids, "maybe_changed_instance_ids": []}
-    result["prepare_results"] = []
-    if kp.check_mode or not ids:
-        return dict(result, instances=kpi.described(items))
-
-    result = start_changing(kp, result)
-    outcome = kpi.apply_batched(
-        client,
+    # Readiness is what prepare-progress says, not "running": a running phone may have its data offline.
+    progress = kpi.Progress(kp.client, user_id, kpi.ids_of(items))
+    progress.read(kpi.ids_of(items))
+    needed = progress.with_status(*kpi.NEEDS_PREPARE)
+    changes = Changes(kp, instances=kpi.described(items))
+    kp.result["prepare_results"] = list(progress.entries.values())
+    outcome = changes.apply(
         "BatchPrepareInstances",
-        ids,
+        needed,
         lambda chunk: {"user_id": user_id, "instance_ids": chunk},
-        reread=targets.read_ids,
-        still_needed=lambda item: item is not None and not kpi.is_running(item),
+        reread=progress.reread,
+        still_needed=lambda entry: entry is None or entry["progress_status"] in kpi.NEEDS_PREPARE,
     )
-    record_outcome(result, outcome)
-    progress = prepare_entries(outcome.answers, ids, set(outcome.failed_ids))
-    # The entries are updated in place while progress is followed: kp.result shows the latest reading.
-    result["prepare_results"] = [progress[i] for i in ids if i in progress]
-    if outcome.failures:
-        fail(kp, "Preparing %s instance(s) failed" % failed_count(outcome, ids), result, outcome.failures)
-    follow_progress(kp, user_id, progress)
-    result["instances"] = kpi.described(targets.read()[0])
-    check_prepared(kp, result)
-    return result
-
-
-def prepare_entries(answers, ids, refused):
-    entries = {}
-    for answer in answers:
-        for entry in (answer.get("data") or {}).get("status_list") or []:
-            status = kpi.as_int(entry.get("status"))
-            entries[entry.get("instance_id")] = {
-                "instance_id": entry.get("instance_id"),
-                "prepare_status": status,
-                "prepare_status_name": statuses.name_of(statuses.PREPARE_STATUS, status),
-                "progress_status": None,
-                "progress_status_name": None,
-                "queue_position": 0,
-                "waiting_count": 0,
-            }
-    # An instance resent after a lost answer may be missing from the first answers; it is followed anyway.
-    for instance_id in ids:
-        if instance_id not in entries and instance_id not in refused:
-            entries[instance_id] = {
-                "instance_id": instance_id,
-                "prepare_status": None,
-                "prepare_status_name": None,
-                "progress_status": None,
-                "progress_status_name": None,
-                "queue_position": 0,
-                "waiting_count": 0,
-            }
-    return entries
-
-
-def follow_progress(kp, user_id, progress):
-    """Read prepare-progress per instance until each is ready or failed (once only when wait is off)."""
-    client = kp.client
-    first_reading = set()
-
-    def still_preparing(ids):
-        outcomes = client.map_concurrently(
-            lambda i: client.call("ShowProgress", body={"user_id": user_id, "instance_id": i}), ids
-        )
-        pending = []
-        for instance_id, (answer, error) in zip(ids, outcomes):
-            if error is not None:
-                raise error
-            data = answer.get("data") or {}
-            status = kpi.as_int(data.get("status"))
-            entry = progress[instance_id]
-            entry.update(
-                progress_status=status,
-                progress_status_name=statuses.name_of(statuses.PREPARE_PROGRESS_STATUS, status),
-                waiting_count=kpi.as_int(data.get("waitingCount")) or 0,
-            )
-            if instance_id not in first_reading:
-                first_reading.add(instance_id)
-                entry["queue_position"] = entry["waiting_count"]
-            if status not in (PROGRESS_READY, PROGRESS_FAILED):
-                pending.append(instance_id)
-        return pending
-
-    followed = [i for i, entry in progress.items() if entry["prepare_status"] not in PREPARE_BLOCKED]
-    if kp.params["wait"]:
-        kpi.wait_until(client, followed, still_preparing, kp.params["wait_timeout"])
-    elif followed:
-        still_preparing(followed)
-
-
-def check_prepared(kp, result):
-    entries = result["prepare_results"]
-    blocked = [e for e in entries if e["prepare_status"] in PREPARE_BLOCKED]
-    broken = [e for e in entries if e["progress_status"] == PROGRESS_FAILED]
-    if blocked or broken:
+    progress.record_prepare(outcome.answers)
+    blocked = progress.blocked()
+    if blocked:
+        kp.result["changed_instance_ids"] = [
+            i for i in kp.result["changed_instance_ids"] if i not in kpi.ids_of(blocked)
+        ]
+        kp.result["changed"] = bool(kp.result["changed_instance_ids"] or kp.result["maybe_changed_instance_ids"])
+        fail(kp, "The service cannot prepare %s" % kpi.describe(blocked, "prepare_status_name"))
+    changes.fail_on(outcome, "Preparing", len(needed))
+    if kp.check_mode:
+        return kp.result
+    followed = [i for i in kpi.ids_of(items) if i not in progress.with_status(kpi.PROGRESS_READY)]
+    left = tasks.wait_for_state(
+        kp.client, followed, progress.read, kp.params["wait_timeout"] if kp.params["wait"] else 0
+    )
+    broken = [progress.entries[i] for i in progress.with_status(kpi.PROGRESS_FAILED)]
+    if broken:
+        fail(kp, "Preparing failed for %s" % kpi.describe(broken, "progress_status_name"))
+    if kp.params["wait"] and left:
         fail(
             kp,
-            "Preparing failed for %s" % describe(blocked + broken, "prepare_status_name"),
-            result,
+            "%d instance(s) are not ready after wait_timeout=%ss: %s"
+            % (len(left), kp.params["wait_timeout"], validation.some(left)),
+            pending_instance_ids=left,
         )
-    if kp.params["wait"]:
-        unready = [e["instance_id"] for e in entries if e["progress_status"] != PROGRESS_READY]
-        fail_if_pending(kp, unready, "are not ready", result)
+    return finish(kp, targets)
 
 
 # -------------------------------------------------------------------- backed_up
 
 
 def ensure_backed_up(kp):
-    client = kp.client
-    targets = targets_of(kp)
-    items = read_existing(kp, targets)
+    targets, items, _missing = select(kp)
     running_backups = [item for item in items if kpi.is_backing_up(item)]
-    todo = [item for item in items if not kpi.is_backed_up(item) and not kpi.is_backing_up(item)]
-    ids = kpi.ids_of(todo)
-    result = {"changed": bool(ids), "changed_instance_ids": ids, "maybe_changed_instance_ids": [], "task_ids": []}
-    if kp.check_mode or not (ids or running_backups):
-        return dict(result, instances=kpi.described(items))
-
-    result = start_changing(kp, result)
-    if ids:
-        # Backup is not repeatable, and a re-read cannot tell a backup that never started from one that
-        # is queued (backup_status 0 "preparing" is also what a never-backed-up instance shows), so a
-        # chunk whose answer was lost is never sent again: its instances may have been backed up.
-        outcome = kpi.apply_batched(client, "BatchBackupInstances", ids, lambda chunk: {"instance_ids": chunk})
-        record_outcome(result, outcome)
-        if outcome.failures:
-            fail(kp, "Backing up %s instance(s) failed" % failed_count(outcome, ids), result, outcome.failures)
-
-    followed = kpi.ids_of(running_backups) + result["changed_instance_ids"]
-    pending = []
-    if kp.params["wait"]:
-        pending = kpi.wait_until(client, followed, lambda p: backups_running(targets, p), kp.params["wait_timeout"])
-    after = targets.read()[0]
-    result["instances"] = kpi.described(after)
-    fail_if_pending(kp, pending, "have not finished their backup", result)
-    broken = [item for item in after if item["instance_id"] in followed and kpi.as_int(item.get("backup_status")) == 3]
+    ids = kpi.ids_of(item for item in items if not kpi.is_backed_up(item) and not kpi.is_backing_up(item))
+    changes = Changes(kp, with_tasks=True, instances=kpi.described(items))
+    # Not repeatable, and a re-read cannot tell a backup that never started from a queued one
+    # (backup_status 0 "preparing" is also what a never-backed-up phone shows): a chunk whose answer
+    # was lost is never sent again; its instances may have been backed up.
+    outcome = changes.apply("BatchBackupInstances", ids, lambda chunk: {"instance_ids": chunk})
+    changes.fail_on(outcome, "Backing up", len(ids))
+    if kp.check_mode:
+        return kp.result
+    followed = kpi.ids_of(running_backups) + outcome.done
+    # The backup's end shows in backup_status (the phone may keep running throughout).
+    wait_for(kp, followed, targets.pending(kpi.backup_finished), "have not finished their backup")
+    after = finish(kp, targets)["instances"]
+    broken = [
+        item
+        for item in after
+        if item["instance_id"] in followed and kpi.number(item, "backup_status") == kpi.BACKUP_FAILED
+    ]
     if broken:
-        fail(kp, "Backup failed for %s" % ", ".join(kpi.ids_of(broken)), result)
-    return result
-
-
-def backups_running(targets, ids):
-    """Those of ``ids`` still listed whose backup has neither succeeded (and released them) nor failed."""
-    current = targets.read_ids(ids)
-    return [i for i in ids if i in current and not backup_finished(current[i])]
-
-
-def backup_finished(item):
-    return kpi.is_backed_up(item) or kpi.as_int(item.get("backup_status")) == kpi.BACKUP_FAILED
+        fail(kp, "Backup failed for %s" % validation.some(kpi.ids_of(broken)))
+    return kp.result
 
 
 # -------------------------------------------------------------------- entry point
@@ -1132,7 +949,7 @@ def run(kp):
 
 def argument_spec():
     return dict(
-        state=dict(type="str", default="present", choices=STATES),
+        state=dict(type="str", default="present", choices=kpi.STATES),
         instance_ids=dict(type="list", elements="str"),
         name_prefix=dict(type="str"),
         count=dict(type="int"),
@@ -1146,6 +963,7 @@ def argument_spec():
         period_num=dict(type="int", default=1),
         auto_pay=dict(type="bool", default=False),
         auto_renew=dict(type="bool", default=False),
+        order_record=dict(type="path", fallback=(env_fallback, ["KOOPHONE_ORDER_RECORD"])),
         user_id=dict(type="str"),
         force=dict(type="bool", default=False),
         wait=dict(type="bool", default=True),
@@ -1154,7 +972,7 @@ def argument_spec():
 
 
 def main():
-    targeted = [("state", state, ("instance_ids", "name_prefix"), True) for state in STATES if state != "present"]
+    targeted = [("state", state, ("instance_ids", "name_prefix"), True) for state in kpi.STATES if state != "present"]
     kp = KooPhoneModule(
         argument_spec=argument_spec(),
         supports_check_mode=True,
@@ -1166,7 +984,7 @@ def main():
         ]
         + targeted,
     )
-    kp.run(run, validate=validate)
+    kp.run(run, validate=kpi.validate)
 
 
 if __name__ == "__main__":

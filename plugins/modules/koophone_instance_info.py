@@ -227,9 +227,6 @@ from ansible_collections.koophone.cloud.plugins.module_utils import (
 from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption
 from ansible_collections.koophone.cloud.plugins.module_utils._module import KooPhoneModule
 
-# Up to this many ids, one filtered request per id beats reading the whole fleet.
-PER_ID_LOOKUP_LIMIT = 10
-
 
 def validate(params):
     validation.check_ids("instance_ids", params["instance_ids"])
@@ -252,24 +249,11 @@ def server_filters(params):
 
 def list_instances(client, params):
     query = server_filters(params)
-    ids = params["instance_ids"]
-    page_size = params["page_size"]
-    if ids is not None and len(ids) <= PER_ID_LOOKUP_LIMIT:
-        found = []
-        per_id = client.map_concurrently(
-            lambda instance_id: client.list_all("ListInstances", dict(query, instance_id=instance_id), page_size),
-            list(ids),
-        )
-        for items, error in per_id:
-            if error is not None:
-                raise error
-            found.extend(items)
-    else:
-        found = client.list_all("ListInstances", query, page_size, key="instance_id")
-    if ids is None:
-        return found
-    wanted = set(ids)
-    return [item for item in found if item.get("instance_id") in wanted]
+    if params["instance_ids"] is None:
+        return client.list_all("ListInstances", query, params["page_size"], key="instance_id")
+    ids = validation.unique(params["instance_ids"])  # an id given twice is read, and returned, once
+    found = client.read_instances(ids, params["page_size"], query)
+    return [found[i] for i in ids if i in found]
 
 
 def add_cloud_status(client, instances):

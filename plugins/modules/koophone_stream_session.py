@@ -13,7 +13,11 @@ description:
   - O(state=stopped) stops the phones' streaming (C(POST /v1/instances/streaming/stop)); a phone that is not streaming
     is not affected.
   - O(state=released) stops the streaming and then releases the session, which otherwise lingers for a while after
-    streaming stops (C(POST /v1/instances/session/release)).
+    streaming stops (C(POST /v1/instances/session/release)). Release is what follows a stopped stream, so a phone that
+    is not streaming any more (the service may refuse to stop it) is still released; the refusal is kept in
+    RV(sessions[].stop_error).
+  - A device token is issued anew by every C(auth) call, so a request whose answer was lost is never sent again
+    (the lost token may be valid, and the caller would never see it); the instance is reported failed.
   - Each instance is one request per operation (the API takes one instance at a time); they run concurrently (see
     O(concurrency)). A failure on one instance is reported in RV(sessions) and fails the task naming it, while the
     other instances' results stand.
@@ -143,6 +147,11 @@ sessions:
         C(rtc), C(device_id), C(kp_id), ...), as the service returns it.
       type: dict
       returned: with O(state=authorized), on success
+    stop_error:
+      description: With O(state=released), why stopping the stream was refused (usually, nothing was streaming); the
+        session was released all the same.
+      type: str
+      returned: with O(state=released), when stopping was refused
     msg:
       description: What went wrong, with the operation, HTTP status, error code and x-request-id.
       type: str
@@ -163,7 +172,12 @@ failed_instance_ids:
 """
 
 from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
-from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import (
+    InvalidOption,
+    KooPhoneAuthError,
+    KooPhoneError,
+    KooPhonePermissionError,
+)
 from ansible_collections.koophone.cloud.plugins.module_utils._module import KooPhoneModule, name_failures
 
 
@@ -206,10 +220,17 @@ def stop(client, instance_id):
 
 
 def release(client, instance_id):
-    # Stop first: the reference describes the release as what follows a stopped stream.
-    stop(client, instance_id)
+    """Stop streaming, then release the session. Release exists for phones that stopped streaming
+    already, so a refused stop (nothing is streaming) does not stop the release; it is reported."""
+    entry = {"instance_id": instance_id, "failed": False}
+    try:
+        stop(client, instance_id)
+    except KooPhoneError as error:
+        if error.maybe_applied or isinstance(error, (KooPhoneAuthError, KooPhonePermissionError)):
+            raise
+        entry["stop_error"] = str(error)
     client.call("StopInstancesSession", body={"instance_id": instance_id})
-    return {"instance_id": instance_id, "failed": False}
+    return entry
 
 
 ACTIONS = {"authorized": authorize, "stopped": stop, "released": release}

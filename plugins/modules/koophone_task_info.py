@@ -220,13 +220,12 @@ def describe_pending(jobs, wait_timeout):
 def run_module(kp):
     params = kp.params
     reader = commands.TaskReader(kp.client, params["task_ids"])
-    finished = reader.wait(params["wait_timeout"]) if params["wait"] else not reader.read_round()
-    found = [task for task in reader.tasks.values() if task["found"]]
+    finished = reader.read(params["wait_timeout"] if params["wait"] else 0)
     result = {
         "changed": False,
         "tasks": reader.summaries(),
         "jobs": reader.jobs(),
-        "done": bool(found) and all(task["done"] for task in found),
+        "done": bool(reader.found) and all(task.finished for task in reader.found),
     }
     if params["wait"] and not finished:
         kp.fail(msg=describe_pending(reader.pending_jobs(), params["wait_timeout"]), **result)

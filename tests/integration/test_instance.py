@@ -128,15 +128,26 @@ def test_unassign_in_chunks_of_10_is_idempotent(run_playbook, emulator):
     assert {emulator.instance(item["instance_id"])["assign_status"] for item in fleet} == {0}
 
 
-def test_backup_in_chunks_of_50_then_prepare_through_the_restore_queue(run_playbook, emulator):
+@pytest.mark.parametrize("backup_stops", [False, True], ids=["backup-keeps-running", "backup-releases"])
+@pytest.mark.parametrize("instance_tasks", ["unknown", "known"])
+def test_backup_in_chunks_of_50_then_prepare_through_the_restore_queue(
+    run_playbook, emulator, backup_stops, instance_tasks
+):
+    emulator.configure(backup_stops=backup_stops, instance_tasks=instance_tasks)
     emulator.add_instances(count=55, name_prefix="bk")
-    run_playbook("instance_backup_prepare.yml")
+    try:
+        run_playbook("instance_backup_prepare.yml", extra_vars={"backup_stops": backup_stops})
+    finally:
+        emulator.configure(backup_stops=False, instance_tasks="unknown")
     backups = calls(emulator, "BatchBackupInstances")
-    assert sorted(len(entry["instance_ids"]) for entry in backups) == [5, 50]
+    assert sorted(len(entry["instance_ids"]) for entry in backups) == [5, 50]  # never a second backup
     prepares = calls(emulator, "BatchPrepareInstances")
-    assert len(prepares) == 1 and len(prepares[0]["instance_ids"]) == 3
-    prepared = emulator.instances(prepares[0]["instance_ids"])
-    assert all(item["data_loaded"] and item["running_status"] == 2 for item in prepared)
+    if backup_stops:
+        assert len(prepares) == 1 and len(prepares[0]["instance_ids"]) == 3
+        prepared = emulator.instances(prepares[0]["instance_ids"])
+        assert all(item["data_loaded"] and item["running_status"] == 2 for item in prepared)
+    else:
+        assert prepares == []  # prepare-progress said ready: nothing to send
     assert len(calls(emulator, "ShowProgress")) >= 3
     assert sum(1 for item in named(emulator, "bk") if item["backup_status"] == 2) == 55
 

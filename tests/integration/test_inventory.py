@@ -257,6 +257,44 @@ def test_credentials_come_from_the_same_environment_variables_as_the_modules(inv
     assert auth == {"iam-token" if mode == "iam" else "aksk"}
 
 
+# -------------------------------------------------------------------- the fast path and the public inventory API
+
+
+def test_the_fast_path_and_the_public_api_give_the_same_inventory(inventory, steady, tmp_path):
+    """KOOPHONE_INVENTORY_FAST_PATH forces each way of adding hosts; what ansible-inventory prints is the same."""
+    emulator = steady
+    emulator.reset(instances=1000, seed=21, mix=True)
+    phones = emulator.instances()
+    for instance_id in (phones[0]["instance_id"], phones[1]["instance_id"]):
+        emulator.patch_instance(instance_id, instance_name="twin")
+    emulator.add_instances(count=1, instance_name=INJECTED_NAME)
+    config = {
+        "compose": {"phone_label": "koophone_instance_name ~ '@' ~ koophone_region"},
+        "groups": {"frozen": "koophone_frozen_status == 1"},
+        "keyed_groups": [{"key": "koophone_billing_mode", "prefix": "billing"}],
+        "default_groups": ["region", "sku", "running_status", "assign_status", "assign_user"],
+    }
+    runs = {}
+    for mode, path in (("always", "fast path"), ("never", "public inventory API")):
+        env = {"KOOPHONE_INVENTORY_FAST_PATH": mode}
+        runs[mode] = inventory(config, args=("--list", "-vvv"), env=env)
+        assert re.search(r"1001 hosts added; .* by the %s$" % path, runs[mode].stdout, re.M), runs[mode]
+        runs[mode + " graph"] = inventory(config, args=("--graph",), env=env)
+    assert runs["always"].data == runs["never"].data  # raw: untrusted markers included
+    assert runs["always graph"].data == runs["never graph"].data
+    hostvars = runs["never"].hostvars
+    assert len(hostvars) == 1001 and hostvars[INJECTED_NAME]["phone_label"].startswith(INJECTED_NAME)
+    assert {"twin_" + phones[0]["instance_id"], "twin_" + phones[1]["instance_id"]} <= set(hostvars)
+
+
+def test_fast_path_always_works_on_this_ansible_core_and_a_bad_value_fails(inventory, emulator):
+    assert len(inventory({"fast_path": "always"}).hostvars) == 20
+    emulator.clear_log()
+    failed = inventory(env={"KOOPHONE_INVENTORY_FAST_PATH": "sometimes"}, expect_rc=1)
+    assert "Invalid value 'sometimes' for config 'fast_path'" in failed.stderr  # ansible-core checks the choices
+    assert api_requests(emulator) == []
+
+
 # -------------------------------------------------------------------- faults
 
 
@@ -364,24 +402,42 @@ def test_client_side_filters_select_from_one_snapshot(inventory, steady):
     assert len(listing_requests(emulator)) == 3  # one snapshot: every page once
 
 
-def test_server_side_filters_are_sent_and_honoured(inventory, steady):
+@pytest.mark.parametrize("name_filter", ["exact", "substring"])
+def test_server_side_filters_are_sent_and_honoured(inventory, steady, name_filter):
+    """The filters are the service's: the plugin sends them and shows what comes back. The reference
+    does not say how instance_name matches; under both readings the listing is what the service chose."""
     emulator = steady
     emulator.reset(instances=300, seed=13, mix=True)
+    emulator.configure(name_filter=name_filter)
     phones = emulator.instances()
     created = sorted(phone["create_time"] for phone in phones)
+    in_window = [
+        phone
+        for phone in phones
+        if phone["pool_scene_tag"] == "CLOUD_PHONE"
+        and phone["pool_name"] == "pool-cn-north-4"
+        and created[60] <= phone["create_time"] <= created[240]
+    ]
+    wanted_name = "kp-001" if name_filter == "substring" else in_window[len(in_window) // 2]["instance_name"]
     config = {
-        "instance_name": "kp-001",
+        "instance_name": wanted_name,
         "pool_scene_tag": "CLOUD_PHONE",
         "pool_name": "pool-cn-north-4",
         "query_start_time": created[60],
         "query_end_time": created[240],
     }
     emulator.clear_log()
-    run = inventory(config)
+    try:
+        run = inventory(config)
+    finally:
+        emulator.configure(name_filter="exact")
+    name_matches = (
+        (lambda name: wanted_name in name) if name_filter == "substring" else (lambda name: name == wanted_name)
+    )
     expected = sorted(
         phone["instance_name"]
         for phone in phones
-        if "kp-001" in phone["instance_name"]
+        if name_matches(phone["instance_name"])
         and phone["pool_scene_tag"] == "CLOUD_PHONE"
         and phone["pool_name"] == "pool-cn-north-4"
         and created[60] <= phone["create_time"] <= created[240]
