@@ -30,6 +30,7 @@ from urllib.parse import unquote, urlsplit
 from ansible_collections.koophone.cloud.plugins.module_utils import _operations as operations
 from ansible_collections.koophone.cloud.plugins.module_utils import _statuses as statuses
 from ansible_collections.koophone.cloud.plugins.module_utils import _tasks as tasks
+from ansible_collections.koophone.cloud.plugins.module_utils._client import listed, payload
 from ansible_collections.koophone.cloud.plugins.module_utils._errors import (
     InvalidOption,
     KooPhoneError,
@@ -180,7 +181,7 @@ def run_command(client, ids, command, repeat_lost=False):
                     for instance_id in chunk.ids:
                         failures[instance_id] = failure_of(chunk.error, "sync-command %r" % command)
                 continue
-            for entry in ((chunk.answer.get("data") or {}).get("cmd_results")) or []:
+            for entry in listed(chunk.answer, "cmd_results"):
                 if entry.get("instance_id") in chunk.ids:
                     results[entry["instance_id"]] = entry
             for instance_id in chunk.ids:
@@ -391,16 +392,10 @@ def install_body(params, file_name, ids):
 
 def task_of(answer):
     """(task_id, {instance_id: job_id}) from ``data.{task_id,cmd_jobs}`` or the reference's ``data.data.{...}``."""
-    data = answer.get("data")
-    if isinstance(data, dict) and "task_id" not in data and isinstance(data.get("data"), dict):
-        data = data["data"]
-    data = data if isinstance(data, dict) else {}
     jobs = dict(
-        (job.get("instance_id"), job.get("job_id"))
-        for job in data.get("cmd_jobs") or []
-        if isinstance(job, dict) and job.get("instance_id")
+        (job.get("instance_id"), job.get("job_id")) for job in listed(answer, "cmd_jobs") if job.get("instance_id")
     )
-    return data.get("task_id"), jobs
+    return payload(answer, "task_id").get("task_id"), jobs
 
 
 def lost_answer(error, what, timeout):

@@ -18,6 +18,7 @@
 """
 
 from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
+from ansible_collections.koophone.cloud.plugins.module_utils._client import payload
 from ansible_collections.koophone.cloud.plugins.module_utils._errors import KooPhoneError
 
 
@@ -140,14 +141,7 @@ class Changes:
 
 def task_ids(answers):
     """The task ids of reset/unassign/backup answers: ``data.task_id`` or nested ``data.data.task_id``."""
-    found = []
-    for answer in answers:
-        data = answer.get("data")
-        if isinstance(data, dict) and isinstance(data.get("data"), dict) and "task_id" not in data:
-            data = data["data"]
-        if isinstance(data, dict) and data.get("task_id"):
-            found.append(data["task_id"])
-    return found
+    return [payload(answer, "task_id")["task_id"] for answer in answers if payload(answer, "task_id").get("task_id")]
 
 
 def fail(kp, msg, failures=(), **result):

@@ -608,6 +608,21 @@ def _name_foreign(error, foreign):
     )
 
 
+def payload(answer, key):
+    """``data`` of an answer, also where the sources nest it as ``data.data`` (install, reset, create):
+    the inner dict is used when the outer one lacks ``key``."""
+    data = answer.get("data") if isinstance(answer, dict) else None
+    if isinstance(data, dict) and key not in data and isinstance(data.get("data"), dict):
+        data = data["data"]
+    return data if isinstance(data, dict) else {}
+
+
+def listed(answer, key):
+    """The dicts of the list ``data.<key>`` (or ``data.data.<key>``); [] when it is missing or not a list."""
+    items = payload(answer, key).get(key)
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
 def _text(value):
     return None if value is None else "%s" % (value,)
 

@@ -20,6 +20,7 @@ import re
 from ansible_collections.koophone.cloud.plugins.module_utils import _statuses as statuses
 from ansible_collections.koophone.cloud.plugins.module_utils import _tasks as tasks
 from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
+from ansible_collections.koophone.cloud.plugins.module_utils._client import listed, payload
 
 SYNC_OPERATION = "SyncInvokeInstance"
 ASYNC_OPERATION = "AsyncInvokeInstance"
@@ -31,19 +32,6 @@ UNKNOWN = "unknown"
 REJECTED = "rejected"
 SUBMITTED = "submitted"
 WOULD_RUN = "would_run"
-
-
-def payload(answer, key):
-    """``data`` of an answer, also when nested as ``data.data`` (app/install's two shapes)."""
-    data = answer.get("data") if isinstance(answer, dict) else None
-    if isinstance(data, dict) and key not in data and isinstance(data.get("data"), dict):
-        data = data["data"]
-    return data if isinstance(data, dict) else {}
-
-
-def listed(answer, key):
-    items = payload(answer, key).get(key)
-    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
 
 
 class CommandRun:
@@ -175,14 +163,7 @@ class CommandRun:
 def describe_error(error):
     """The error without its x-request-id (that goes in ``request_id``), so one cause reads the same
     for every chunk it hit and the message can group them."""
-    details = [
-        "%s=%s" % (name, value)
-        for name, value in (("http_status", error.status), ("error_code", error.error_code))
-        if value not in (None, "")
-    ]
-    if error.error_msg and error.error_msg not in error.message:
-        details.append("error_msg=%s" % error.error_msg)
-    return "%s (%s)" % (error.message, ", ".join(details)) if details else error.message
+    return error.describe(request_id=False, operation=False)
 
 
 # -------------------------------------------------------------------- running
@@ -289,7 +270,9 @@ def describe_failures(run):
     parts = []
     if by_reason:
         failed = sum(len(ids) for ids in by_reason.values())
-        groups = "; ".join("%s: %s" % (_some(ids), reason) for reason, ids in by_reason.items())
+        groups = validation.some(
+            ("%s: %s" % (_some(ids), reason) for reason, ids in by_reason.items()), validation.NAMED, "; "
+        )
         parts.append("The command failed on %d of %d instances. %s." % (failed, total, groups))
     if run.pending:
         tasks = ", ".join(validation.unique(run.entries[instance_id]["task_id"] for instance_id in run.pending))
@@ -308,8 +291,7 @@ def _reason(entry):
 
 
 def _some(ids):
-    more = " and %d more" % (len(ids) - MAX_NAMED) if len(ids) > MAX_NAMED else ""
-    return ", ".join(ids[:MAX_NAMED]) + more
+    return validation.some(ids, MAX_NAMED)
 
 
 # -------------------------------------------------------------------- the task API on its own

@@ -47,9 +47,16 @@ class KooPhoneError(Exception):
         }
 
     def __str__(self):
-        parts = [self.message]
+        return self.describe()
+
+    def describe(self, request_id=True, operation=True):
+        """The message with what support needs: operation, HTTP status, error_code, error_msg, x-request-id.
+
+        Without the request id (and operation), one cause reads the same for every chunk it hit, so a
+        message can group the instances by it.
+        """
         details = []
-        if self.operation:
+        if operation and self.operation:
             details.append("operation=%s" % self.operation)
         if self.status is not None:
             details.append("http_status=%s" % self.status)
@@ -57,11 +64,9 @@ class KooPhoneError(Exception):
             details.append("error_code=%s" % self.error_code)
         if self.error_msg and self.error_msg not in self.message:
             details.append("error_msg=%s" % self.error_msg)
-        if self.request_id:
+        if request_id and self.request_id:
             details.append("x-request-id=%s" % self.request_id)
-        if details:
-            parts.append("(%s)" % ", ".join(details))
-        return " ".join(parts)
+        return "%s (%s)" % (self.message, ", ".join(details)) if details else self.message
 
 
 class KooPhoneAuthError(KooPhoneError):

@@ -19,7 +19,7 @@ import re
 from ansible_collections.koophone.cloud.plugins.module_utils import _operations as operations
 from ansible_collections.koophone.cloud.plugins.module_utils import _statuses as statuses
 from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
-from ansible_collections.koophone.cloud.plugins.module_utils._client import PER_ID_LOOKUP_LIMIT
+from ansible_collections.koophone.cloud.plugins.module_utils._client import PER_ID_LOOKUP_LIMIT, listed, payload
 from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption
 
 STATES = ["present", "absent", "restarted", "reset", "assigned", "unassigned", "prepared", "backed_up"]
@@ -300,19 +300,12 @@ def create_body(params, band_sku_id, network):
     return body
 
 
-def _create_data(answer):
-    data = answer.get("data") if isinstance(answer, dict) else None
-    if isinstance(data, dict) and isinstance(data.get("data"), dict) and "orderId" not in data:
-        data = data["data"]
-    return data if isinstance(data, dict) else {}
-
-
 def created_instance_ids(answer):
     """The instance ids a create answer names: ``data.instanceInfos[].instanceId`` (both sources).
 
     Read liberally: ``data.data`` nesting (as install answers) and snake_case names as well.
     """
-    data = _create_data(answer)
+    data = payload(answer, "orderId")
     infos = data.get("instanceInfos") or data.get("instance_infos") or []
     found = []
     for info in infos if isinstance(infos, list) else []:
@@ -325,7 +318,7 @@ def created_instance_ids(answer):
 
 def order_id(answer):
     """``data.orderId`` of a create answer (``data.data.orderId`` read too)."""
-    data = _create_data(answer)
+    data = payload(answer, "orderId")
     return data.get("orderId") or data.get("order_id")
 
 
@@ -364,7 +357,7 @@ class Progress:
         for instance_id, (answer, error) in zip(ids, outcomes):
             if error is not None:
                 raise error
-            data = answer.get("data") if isinstance(answer.get("data"), dict) else {}
+            data = payload(answer, "status")
             status = validation.as_int(data.get("status"))
             entry = self.entries[instance_id]
             entry.update(
@@ -390,9 +383,8 @@ class Progress:
     def record_prepare(self, answers):
         """prepare's per-instance answer (``status_list``) into the entries."""
         for answer in answers:
-            data = answer.get("data") if isinstance(answer.get("data"), dict) else {}
-            for item in data.get("status_list") or []:
-                entry = self.entries.get(item.get("instance_id")) if isinstance(item, dict) else None
+            for item in listed(answer, "status_list"):
+                entry = self.entries.get(item.get("instance_id"))
                 if entry is not None:
                     # The queue position is what the first reading after the prepare says.
                     self._first_reading.discard(entry["instance_id"])

@@ -36,9 +36,10 @@ def default_path(name):
 
 
 class JsonRecord:
-    def __init__(self, path, kind):
+    def __init__(self, path, kind, legacy=None):
         self.path = path
         self.kind = kind
+        self.legacy = legacy  # data -> bool: a record of this kind written before records had the marker
 
     def exists(self):
         return os.path.lexists(self.path)
@@ -61,7 +62,9 @@ class JsonRecord:
             raise RecordError(
                 "%s is not JSON, so it is not a %s record of koophone.cloud" % (self.path, self.kind)
             ) from None
-        if not isinstance(data, dict) or data.get(MARKER) != self.kind:
+        if not isinstance(data, dict):
+            raise RecordError("%s is not a %s record of koophone.cloud; it was left as it is" % (self.path, self.kind))
+        if data.get(MARKER) != self.kind and not (MARKER not in data and self.legacy and self.legacy(data)):
             raise RecordError("%s is not a %s record of koophone.cloud; it was left as it is" % (self.path, self.kind))
         return data
 
@@ -96,8 +99,9 @@ class JsonRecord:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _check_regular(self):
-        mode = os.lstat(self.path).st_mode
-        if stat.S_ISLNK(mode):
-            mode = os.stat(self.path).st_mode
+        try:
+            mode = os.stat(self.path).st_mode  # through a symlink: what it points to must be a regular file
+        except OSError as error:
+            raise RecordError("%s cannot be read: %s" % (self.path, error.strerror or error)) from None
         if not stat.S_ISREG(mode):
             raise RecordError("%s is not a regular file; a record is never written over it" % self.path)

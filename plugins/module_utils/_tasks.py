@@ -22,6 +22,7 @@ import time
 
 from ansible_collections.koophone.cloud.plugins.module_utils import _errors as errors
 from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
+from ansible_collections.koophone.cloud.plugins.module_utils._client import listed
 
 OPERATION = "ExecuteJob"
 UNFINISHED = (0, 1)
@@ -41,15 +42,6 @@ MAX_INTERVAL = 5.0
 
 def job_status(job):
     return validation.as_int(job.get("status")) if isinstance(job, dict) else None
-
-
-def jobs_of(answer):
-    """``data.jobs`` of a tasks/{task_id} answer (``data.data.jobs`` read too)."""
-    data = answer.get("data") if isinstance(answer, dict) else None
-    if isinstance(data, dict) and "jobs" not in data and isinstance(data.get("data"), dict):
-        data = data["data"]
-    jobs = data.get("jobs") if isinstance(data, dict) else None
-    return [job for job in jobs if isinstance(job, dict)] if isinstance(jobs, list) else []
 
 
 class Task:
@@ -103,7 +95,7 @@ class TaskPoller:
         )
         for task, (answer, error) in zip(pending, outcomes):
             if error is None:
-                task.found, task.jobs, task.error, task.read_failures = True, jobs_of(answer), None, 0
+                task.found, task.jobs, task.error, task.read_failures = True, listed(answer, "jobs"), None, 0
                 if self.on_read is not None:
                     self.on_read(task)
             elif errors.is_code(error, "1323"):

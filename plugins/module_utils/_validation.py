@@ -76,11 +76,11 @@ def as_int(value):
 NAMED = 10
 
 
-def some(values, limit=NAMED):
+def some(values, limit=NAMED, separator=", "):
     """``"a, b, c and 7 more"``: a list for a message, capped at ``limit`` names."""
     values = ["%s" % (value,) for value in values]
     more = " and %d more" % (len(values) - limit) if len(values) > limit else ""
-    return ", ".join(values[:limit]) + more
+    return separator.join(values[:limit]) + more
 
 
 def unique(values):

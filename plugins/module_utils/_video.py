@@ -12,21 +12,13 @@ settings it last applied to each instance (a fingerprint per instance, plus the 
 fingerprint stands for). That record is what makes a second run report ``changed: false``.
 """
 
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import time
 
 from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption
-
-try:
-    import fcntl
-
-    HAS_FCNTL = True
-except ImportError:  # pragma: no cover - Windows controllers are not supported by Ansible anyway
-    HAS_FCNTL = False
+from ansible_collections.koophone.cloud.plugins.module_utils._records import JsonRecord, RecordError, default_path
 
 NETWORK_TYPES = ("WIFI", "MOBILE_NETWORK", "WIRED")
 ENCODING_TYPES = ("H264", "H265")
@@ -38,6 +30,7 @@ API_DEFINITION = dict((name, name[:-1] + "P") for name in DEFINITIONS)
 CODE_RATE_MIN, CODE_RATE_MAX, CODE_RATE_STEP = 100, 10000, 100
 FPS_CHOICES = (30, 60)
 RECORD_VERSION = 1
+RECORD_KIND = "video-settings"
 
 
 # ---------------------------------------------------------------- validation and expansion
@@ -191,22 +184,25 @@ def summary(settings_list):
 
 
 def default_record_file():
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "koophone.cloud", "video-settings.json")
+    return default_path("video-settings.json")
 
 
 class Record:
     """The settings this module last applied to each instance, in a JSON file (0600).
 
     Keys are ``<endpoint> <instance_id>``, so an emulator and the real service never share entries.
-    Reads and writes hold an exclusive lock on ``<file>.lock``: several plays (or hosts of one play)
-    may update the record at once. A record that cannot be read is treated as empty and one that
-    cannot be written is reported as a warning: at worst the next run sends the settings again.
+    The file is a koophone.cloud record (see _records.py): a path naming any other file, or a special
+    file, is refused and never written over. Reads and writes hold an exclusive lock on
+    ``<file>.lock``, as several plays may update the record at once. A record that cannot be read
+    counts as empty (every instance is sent the settings) and is reported; one that cannot be
+    written is reported too: what was applied stays applied, at worst the next run sends it again.
     """
 
     def __init__(self, path, endpoint):
         self.disabled = path in ("", "none", "off")
-        self.path = path or default_record_file()
+        self.default = not path
+        self.file = JsonRecord(path or default_record_file(), RECORD_KIND, legacy=_legacy_record)
+        self.path = self.file.path
         self.endpoint = endpoint.rstrip("/")
         self.warnings = []
 
@@ -217,8 +213,8 @@ class Record:
         """{instance_id: (fingerprint, settings list or None)} for the instances the record knows."""
         if self.disabled:
             return {}
-        # No lock to read: store() replaces the file atomically, so a reader sees a whole record, old or
-        # new. Reading this way also leaves the disk untouched, as check mode promises.
+        # No lock to read: saves replace the file atomically, so a reader sees a whole record, old or new.
+        # Reading this way also leaves the disk untouched, as check mode promises.
         data = self._load()
         found = {}
         for instance_id in ids:
@@ -231,59 +227,43 @@ class Record:
         if self.disabled or not ids:
             return
         try:
-            with self._locked():
-                data = self._load()
+            if self.default:
+                # Our own directory under the user's cache; a path the user gives must exist.
+                os.makedirs(os.path.dirname(self.path), 0o700, exist_ok=True)
+            with self.file.locked():
+                data = self._read()
                 applied_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
                 for instance_id in ids:
                     data["instances"][self.key(instance_id)] = {"fingerprint": print_, "applied_at": applied_at}
                 data["settings"][print_] = settings_list
-                used = set(entry.get("fingerprint") for entry in data["instances"].values())
+                used = set(entry.get("fingerprint") for entry in data["instances"].values() if isinstance(entry, dict))
                 data["settings"] = dict((k, v) for k, v in data["settings"].items() if k in used)
-                self._save(data)
-        except OSError as error:
+                self.file.save(data)
+        except (OSError, RecordError) as error:
             self.warnings.append(
-                "Could not update the video settings record %s (%s); the next run will send the settings again"
-                % (self.path, error)
+                "The settings were applied, but the video settings record was not updated (%s); the next run will "
+                "send them again" % error
             )
 
-    @contextlib.contextmanager
-    def _locked(self):
-        directory = os.path.dirname(self.path) or "."
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o700)
-        if not HAS_FCNTL:
-            yield
-            return
-        with open(self.path + ".lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
     def _load(self):
-        empty = {"version": RECORD_VERSION, "instances": {}, "settings": {}}
         try:
-            with open(self.path) as handle:
-                data = json.load(handle)
-        except FileNotFoundError:
-            return empty
-        except (OSError, ValueError) as error:
-            self.warnings.append("Ignored the unreadable video settings record %s (%s)" % (self.path, error))
-            return empty
-        if not isinstance(data, dict) or not isinstance(data.get("instances"), dict):
-            self.warnings.append("Ignored the video settings record %s: not a record this module wrote" % self.path)
-            return empty
-        data.setdefault("settings", {})
-        return data
+            return self._read()
+        except RecordError as error:
+            self.warnings.append(
+                "The video settings record was not used (%s): every instance is sent the settings" % error
+            )
+            return {"instances": {}, "settings": {}}
 
-    def _save(self, data):
-        handle, temp_path = tempfile.mkstemp(dir=os.path.dirname(self.path) or ".", prefix=".video-settings-")
-        try:
-            with os.fdopen(handle, "w") as stream:  # mkstemp creates the file 0600
-                json.dump(data, stream, sort_keys=True, separators=(",", ":"))
-            os.replace(temp_path, self.path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.remove(temp_path)
-            raise
+    def _read(self):
+        data = self.file.load() or {}
+        instances, settings = data.get("instances"), data.get("settings")
+        if not isinstance(instances, dict) or not isinstance(settings, dict):
+            if data:
+                raise RecordError("%s does not have the shape of a video settings record" % self.path)
+            instances, settings = {}, {}
+        return dict(data, version=RECORD_VERSION, instances=instances, settings=settings)
+
+
+def _legacy_record(data):
+    """A record written by 0.1.0, before records carried the koophone.cloud marker."""
+    return data.get("version") == RECORD_VERSION and isinstance(data.get("instances"), dict)

@@ -35,9 +35,13 @@ options:
   command:
     description:
       - The adb shell command, for example V(getprop ro.build.version.release). At most 1,024 bytes (UTF-8).
-      - "The API reference says a command may contain only letters, digits and C(_ . / : -), but its own examples
-        contain spaces. The module accepts any non-empty command up to 1,024 bytes and lets the service judge the
-        rest; if the service refuses a command, each result carries its error."
+      - "The API reference says a command may contain only letters, digits and C(_ . / : -); its own examples also
+        use spaces. A service that holds to that refuses pipes, C(;), C(&&), quotes, C(=), C(*) or redirections with
+        C(KOOPHONE.API.1000). For commands that work on every service, keep to letters, digits, spaces and
+        C(_ . / : -), and filter the output on the controller (for example
+        C(dumpsys package com.example.app) with a C(regex_search) in Jinja instead of C(| grep versionName))."
+      - "The module sends the command as given (non-empty, at most 1,024 bytes). When the service refuses it, every
+        result carries the service's C(error_code) and its text in C(error_msg), and the task fails naming them."
     type: str
     required: true
   mode:
@@ -311,7 +315,7 @@ def summary(kp, run):
     return "Ran the command on %d instances." % count
 
 
-def run_module(kp):
+def run(kp):
     params = kp.params
     asynchronous = params["mode"] == "async"
     run = commands.CommandRun(params["instance_ids"], asynchronous, params["strip_empty_ends"])
@@ -342,7 +346,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    kp.run(run_module, validate=validate)
+    kp.run(run, validate=validate)
 
 
 if __name__ == "__main__":

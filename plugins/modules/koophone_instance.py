@@ -589,25 +589,38 @@ def ensure_present(kp):
         return kp.result
     catalogue, band_sku_id = skus.read_catalogue(client)  # wrong options fail here, listing the offers
     _offer, band_sku_id, network = kpi.choose_offer(catalogue, band_sku_id, params)
-    unpaid = None if params["auto_pay"] else orders.UnpaidOrders(params["order_record"], client.endpoint, prefix)
-    if unpaid is not None:
-        pending = unpaid.outstanding(kpi.ids_of(before), prune=not kp.check_mode)
-        if pending:
-            fail(
-                kp,
-                "Not buying: an unpaid order may already cover this shortfall (an unpaid order is listed only "
-                "once it is paid): %s. Pay or cancel it in the console, then run again" % orders.describe(pending),
-                unpaid_orders=pending,
-            )
+    unpaid = unpaid_orders(kp, before)
     if kp.check_mode:
         kp.result["changed"] = True
         return kp.result
     error = create_shortfall(kp, kpi.create_body(params, band_sku_id, network), len(before), unpaid)
+    report_created(kp, before, error)
+    return kp.result
+
+
+def unpaid_orders(kp, before):
+    """With auto_pay=false, the record of unpaid orders; fails when one may already cover the shortfall."""
+    if kp.params["auto_pay"]:
+        return None
+    unpaid = orders.UnpaidOrders(kp.params["order_record"], kp.client.endpoint, kp.params["name_prefix"])
+    pending = unpaid.outstanding(kpi.ids_of(before), prune=not kp.check_mode)
+    if pending:
+        fail(
+            kp,
+            "Not buying: an unpaid order may already cover this shortfall (an unpaid order is listed only once it is "
+            "paid): %s. Pay or cancel it in the console, then run again" % orders.describe(pending),
+            unpaid_orders=pending,
+        )
+    return unpaid
+
+
+def report_created(kp, before, error):
+    """After buying: what was created (listed, or named by the answers), then wait until it runs."""
+    client, prefix = kp.client, kp.params["name_prefix"]
     after = kpi.read_by_prefix(client, prefix)
     listed = kpi.ids_of(after)
-    created = validation.unique(
-        [i for i in listed if i not in set(kpi.ids_of(before))] + kp.result["created_instance_ids"]
-    )
+    known = set(kpi.ids_of(before))
+    created = validation.unique([i for i in listed if i not in known] + kp.result["created_instance_ids"])
     kp.result.update(created_instance_ids=created, changed_instance_ids=created, instances=kpi.described(after))
     kp.result["changed"] = bool(kp.result["changed"] or created)
     kp.result["diff"] = present_diff(prefix, before, after)
@@ -621,9 +634,8 @@ def ensure_present(kp):
         )
     waited = [i for i in created if i in set(listed)]
     wait_for(kp, waited, kpi.Targets(client, waited).pending(kpi.is_running), "are not running")
-    if params["wait"] and waited:
+    if kp.params["wait"] and waited:
         kp.result["instances"] = kpi.described(kpi.read_by_prefix(client, prefix))
-    return kp.result
 
 
 def create_shortfall(kp, body, have, unpaid):

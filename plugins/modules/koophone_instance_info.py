@@ -224,6 +224,7 @@ from ansible_collections.koophone.cloud.plugins.module_utils import (
 from ansible_collections.koophone.cloud.plugins.module_utils import (
     _validation as validation,
 )
+from ansible_collections.koophone.cloud.plugins.module_utils._client import listed
 from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption
 from ansible_collections.koophone.cloud.plugins.module_utils._module import KooPhoneModule
 
@@ -263,7 +264,7 @@ def add_cloud_status(client, instances):
     for chunk in chunks:
         if chunk.failed:
             raise chunk.error
-        for entry in (chunk.answer.get("data") or {}).get("status_results") or []:
+        for entry in listed(chunk.answer, "status_results"):
             status_by_id[entry.get("instance_id")] = entry.get("status")
     for item in instances:
         status = status_by_id.get(item["instance_id"])

@@ -172,6 +172,7 @@ failed_instance_ids:
 """
 
 from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
+from ansible_collections.koophone.cloud.plugins.module_utils._client import payload
 from ansible_collections.koophone.cloud.plugins.module_utils._errors import (
     InvalidOption,
     KooPhoneAuthError,
@@ -189,7 +190,7 @@ def validate(params):
 
 def session_of(instance_id, answer):
     """The fields a streaming client needs, from the auth answer."""
-    data = answer.get("data") if isinstance(answer.get("data"), dict) else {}
+    data = payload(answer, "device_token")
     resource = data.get("resource") if isinstance(data.get("resource"), dict) else {}
     rtc = resource.get("rtc") if isinstance(resource.get("rtc"), dict) else {}
     signaling = rtc.get("ice_signaling") if isinstance(rtc.get("ice_signaling"), dict) else {}

@@ -208,16 +208,18 @@ def validate(params):
 
 
 def describe_pending(jobs, wait_timeout):
-    named = ", ".join(
-        "%s (task %s%s)"
-        % (job["job_id"], job["task_id"], ", instance %s" % job["instance_id"] if "instance_id" in job else "")
-        for job in jobs[:MAX_NAMED]
+    named = validation.some(
+        (
+            "%s (task %s%s)"
+            % (job["job_id"], job["task_id"], ", instance %s" % job["instance_id"] if "instance_id" in job else "")
+            for job in jobs
+        ),
+        MAX_NAMED,
     )
-    more = " and %d more" % (len(jobs) - MAX_NAMED) if len(jobs) > MAX_NAMED else ""
-    return "%d jobs had not finished when wait_timeout (%ss) expired: %s%s." % (len(jobs), wait_timeout, named, more)
+    return "%d jobs had not finished when wait_timeout (%ss) expired: %s." % (len(jobs), wait_timeout, named)
 
 
-def run_module(kp):
+def run(kp):
     params = kp.params
     reader = commands.TaskReader(kp.client, params["task_ids"])
     finished = reader.read(params["wait_timeout"] if params["wait"] else 0)
@@ -241,7 +243,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    kp.run(run_module, validate=validate)
+    kp.run(run, validate=validate)
 
 
 if __name__ == "__main__":

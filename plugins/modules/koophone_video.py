@@ -145,7 +145,11 @@ options:
       - The file that records which settings this module last applied to each instance (JSON, mode 0600). It holds
         no secret. Several plays may share it; updates are locked.
       - Defaults to C($XDG_CACHE_HOME/koophone.cloud/video-settings.json) or
-        C(~/.cache/koophone.cloud/video-settings.json) on the machine the module runs on.
+        C(~/.cache/koophone.cloud/video-settings.json) on the machine the module runs on (that directory is created
+        when missing; the directory of a path you give must exist).
+      - The file is only ever this module's record. A path naming any other file (one without the record's
+        C(koophone.cloud) marker) or a special file such as C(/dev/null) is refused and never written over: the
+        settings are still applied, every instance is sent them, and a warning says why the record was not used.
       - Set to V(none) to keep no record; then every run sends the settings and reports a change.
       - If not set, the value of the environment variable E(KOOPHONE_VIDEO_RECORD_FILE) is used.
     type: path
@@ -287,6 +291,7 @@ from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
 from ansible_collections.koophone.cloud.plugins.module_utils import _video as video
+from ansible_collections.koophone.cloud.plugins.module_utils._changes import Changes
 from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption
 from ansible_collections.koophone.cloud.plugins.module_utils._module import KooPhoneModule, name_failures
 
@@ -302,55 +307,47 @@ def failure_entry(error):
     return {"msg": str(error), "error_code": error.error_code, "error_msg": error.error_msg}
 
 
-def run_with(combinations):
-    def run(kp):
-        params = kp.params
-        ids = validation.unique(params["instance_ids"])
-        settings_list = video.as_list(combinations)
-        print_ = video.fingerprint(combinations)
-        record = video.Record(params["record_file"], kp.client.endpoint)
-        known = record.lookup(ids)
-        targets = ids if params["force"] else [i for i in ids if known.get(i, (None,))[0] != print_]
-        entries = dict((i, {"instance_id": i, "changed": i in targets, "failed": False}) for i in ids)
+def run(kp):
+    params = kp.params
+    combinations = video.expand(params)  # checked already by validate()
+    ids = validation.unique(params["instance_ids"])
+    settings_list = video.as_list(combinations)
+    print_ = video.fingerprint(combinations)
+    record = video.Record(params["record_file"], kp.client.endpoint)
+    known = record.lookup(ids)
+    targets = ids if params["force"] else [i for i in ids if known.get(i, (None,))[0] != print_]
+    entries = dict((i, {"instance_id": i, "changed": i in targets, "failed": False}) for i in ids)
 
-        if targets and not kp.check_mode:
-            body = video.api_settings(combinations)
-            chunks = kp.client.call_batched(
-                "SetVideo", targets, lambda chunk: {"instance_ids": chunk, "instance_settings": body}
-            )
-            applied = []
-            for chunk in chunks:
-                for instance_id in chunk.ids:
-                    if chunk.failed:
-                        entries[instance_id].update(failure_entry(chunk.error), failed=True, changed=False)
-                    else:
-                        applied.append(instance_id)
-            record.store(applied, print_, settings_list)
+    body = video.api_settings(combinations)
+    outcome = Changes(kp).apply("SetVideo", targets, lambda chunk: {"instance_ids": chunk, "instance_settings": body})
+    for failure in outcome.failures:
+        for instance_id in failure.ids:
+            entries[instance_id].update(failure_entry(failure.error), failed=True, changed=False)
+    if not kp.check_mode:
+        record.store(outcome.done, print_, settings_list)
 
-        for warning in record.warnings:
-            kp.module.warn(warning)
-        results = [entries[i] for i in ids]
-        result = {
-            "changed": any(e["changed"] for e in results),
-            "settings": settings_list,
-            "fingerprint": print_,
-            "results": results,
-            "changed_instance_ids": [e["instance_id"] for e in results if e["changed"]],
-            "unchanged_instance_ids": [e["instance_id"] for e in results if not e["changed"] and not e["failed"]],
-            "failed_instance_ids": [e["instance_id"] for e in results if e["failed"]],
-        }
-        if kp.module._diff:
-            result["diff"] = diff_of(result["changed_instance_ids"], known, settings_list)
-        failed = result["failed_instance_ids"]
-        if failed:
-            named = name_failures([(i, entries[i]["msg"]) for i in failed])
-            kp.fail(
-                msg="Setting video failed on %d of %d instance(s): %s" % (len(failed), len(ids), named),
-                **result,
-            )
-        return result
-
-    return run
+    for warning in record.warnings:
+        kp.module.warn(warning)
+    results = [entries[i] for i in ids]
+    result = {
+        "changed": any(e["changed"] for e in results),
+        "settings": settings_list,
+        "fingerprint": print_,
+        "results": results,
+        "changed_instance_ids": [e["instance_id"] for e in results if e["changed"]],
+        "unchanged_instance_ids": [e["instance_id"] for e in results if not e["changed"] and not e["failed"]],
+        "failed_instance_ids": [e["instance_id"] for e in results if e["failed"]],
+    }
+    if kp.module._diff:
+        result["diff"] = diff_of(result["changed_instance_ids"], known, settings_list)
+    failed = result["failed_instance_ids"]
+    if failed:
+        named = name_failures([(i, entries[i]["msg"]) for i in failed])
+        kp.fail(
+            msg="Setting video failed on %d of %d instance(s): %s" % (len(failed), len(ids), named),
+            **result,
+        )
+    return result
 
 
 def diff_of(changed_ids, known, settings_list):
@@ -417,11 +414,7 @@ def main():
         required_one_of=[("settings", "defaults")],
         required_by={"overrides": "defaults"},
     )
-    try:
-        combinations = validate(kp.params)
-    except InvalidOption as error:
-        kp.fail_invalid(error)
-    kp.run(run_with(combinations))
+    kp.run(run, validate=validate)
 
 
 if __name__ == "__main__":
