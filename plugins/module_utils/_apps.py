@@ -163,38 +163,37 @@ def run_command(client, ids, command, repeat_lost=False):
     ``lost_ids`` are the instances of chunks whose answer was lost: whether the command ran there is
     unknown. With ``repeat_lost`` (read-only commands) such chunks are simply sent again.
     """
-    results, failures, lost = {}, {}, []
+    results, failures = {}, {}
     pending = list(ids)
-    attempts = READ_ATTEMPTS if repeat_lost else 1
-    for attempt in range(attempts):
-        retry = []
+    for _attempt in range(READ_ATTEMPTS if repeat_lost else 1):
         chunks = client.call_batched(
             "SyncInvokeInstance", pending, lambda chunk: {"command": command, "instance_ids": chunk}
         )
-        for chunk in chunks:
-            if chunk.failed:
-                if chunk.error.maybe_applied and attempt + 1 < attempts:
-                    retry.extend(chunk.ids)
-                elif chunk.error.maybe_applied:
-                    lost.extend(chunk.ids)
-                else:
-                    for instance_id in chunk.ids:
-                        failures[instance_id] = failure_of(chunk.error, "sync-command %r" % command)
-                continue
-            for entry in listed(chunk.answer, "cmd_results"):
-                if entry.get("instance_id") in chunk.ids:
-                    results[entry["instance_id"]] = entry
-            for instance_id in chunk.ids:
-                if instance_id not in results:
-                    failures[instance_id] = failure(None, None, "sync-command %r returned no result" % command)
-        if not retry:
+        pending = [i for chunk in chunks for i in _sort_results(chunk, command, results, failures)]
+        if not pending:
             break
-        pending = retry
     if repeat_lost:
-        for instance_id in lost:
+        for instance_id in pending:
             failures[instance_id] = failure(None, None, "the answer to sync-command %r was lost" % command)
-        lost = []
-    return results, failures, lost
+        pending = []
+    return results, failures, pending
+
+
+def _sort_results(chunk, command, results, failures):
+    """File one chunk's outcome into ``results`` and ``failures``; return its ids if its answer was lost."""
+    if chunk.failed:
+        if chunk.error.maybe_applied:
+            return chunk.ids
+        for instance_id in chunk.ids:
+            failures[instance_id] = failure_of(chunk.error, "sync-command %r" % command)
+        return []
+    for entry in listed(chunk.answer, "cmd_results"):
+        if entry.get("instance_id") in chunk.ids:
+            results[entry["instance_id"]] = entry
+    for instance_id in chunk.ids:
+        if instance_id not in results:
+            failures[instance_id] = failure(None, None, "sync-command %r returned no result" % command)
+    return []
 
 
 def succeeded(entry):
@@ -331,45 +330,47 @@ def uninstall(client, installed, ids, record=None):
     """
     removed, failures = {}, {}
     pending = list(ids)
+
+    def note(removed_now):
+        if record is not None and removed_now:
+            record(removed_now)
+
     command = "pm uninstall %s" % installed.package
     for attempt in range(WRITE_ATTEMPTS):
-        done_now = []
         results, failed, lost = run_command(client, pending, command)
         failures.update(dict((i, dict(f, msg="uninstall: " + f["msg"])) for i, f in failed.items()))
-        for instance_id, entry in results.items():
-            output = (entry.get("execute_msg") or "").strip()
-            if succeeded(entry) and "Failure" not in output:
-                removed[instance_id] = True
-                done_now.append(instance_id)
-            else:
-                failures[instance_id] = failure(
-                    entry.get("error_code"),
-                    output or entry.get("error_msg"),
-                    "pm uninstall %s failed" % installed.package,
-                )
-        if record is not None and done_now:
-            record(done_now)
+        note(_judge_uninstalls(results, installed.package, removed, failures))
         if not lost:
             break
         versions, unreadable = installed.read(lost)
         failures.update(unreadable)
-        pending = []
-        for instance_id in lost:
-            if instance_id in unreadable:
-                continue
-            if versions.get(instance_id) is None:
-                removed[instance_id] = True
-                if record is not None:
-                    record([instance_id])
-            elif attempt + 1 < WRITE_ATTEMPTS:
-                pending.append(instance_id)
-            else:
+        gone = [i for i in lost if i not in unreadable and versions.get(i) is None]
+        removed.update((i, True) for i in gone)
+        note(gone)
+        pending = [i for i in lost if i not in unreadable and i not in gone]
+        if attempt + 1 == WRITE_ATTEMPTS:
+            for instance_id in pending:
                 failures[instance_id] = failure(
                     None, None, "uninstall: the answers were lost %d times" % WRITE_ATTEMPTS
                 )
         if not pending:
             break
     return removed, failures
+
+
+def _judge_uninstalls(results, package, removed, failures):
+    """File ``pm uninstall`` results; return the ids removed now."""
+    done_now = []
+    for instance_id, entry in results.items():
+        output = (entry.get("execute_msg") or "").strip()
+        if succeeded(entry) and "Failure" not in output:
+            removed[instance_id] = True
+            done_now.append(instance_id)
+        else:
+            failures[instance_id] = failure(
+                entry.get("error_code"), output or entry.get("error_msg"), "pm uninstall %s failed" % package
+            )
+    return done_now
 
 
 # ---------------------------------------------------------------- install

@@ -481,6 +481,12 @@ def ensure_present(kp, ids, installed):
         follow_installs(client, installed, report, installer, params, deadline)
     # Lost answers: re-read (polling while waiting is wanted); never sent again.
     installer.confirm_lost(max(0.0, deadline - time.time()) if params["wait"] else 0)
+    report_installer(report, installer, version)
+    return finish(kp, report, installed, installer.task_ids)
+
+
+def report_installer(report, installer, version):
+    """What the installer could not settle by its tasks: failures, maybe-applied, found installed."""
     for instance_id, problem in installer.failures.items():
         if problem.get("maybe_applied"):
             report.uncertain(instance_id, problem)
@@ -490,7 +496,6 @@ def ensure_present(kp, ids, installed):
         report.done(instance_id, version)
         if not ours and report.entries[instance_id]["action"] == "install":
             report.unchanged(instance_id)  # someone else installed it meanwhile
-    return finish(kp, report, installed, installer.task_ids)
 
 
 def remove_before_reinstall(client, installed, report, targets, record=None):
