@@ -134,7 +134,7 @@ options:
       - V(app_list) reads C(GET /v1/instances/{instance_id}/app-list), one request per instance (and per 200 apps).
         It works whatever the instance's state.
       - V(command) runs C(pm list packages NAME) through sync-command, one request per 100 instances, and
-        C(dumpsys package NAME) where the package is there (its C(versionName=) line is read on the controller: the
+        C(dumpsys package NAME) where the package is there (its C(versionName=) line is read on the controller, since the
         API allows no pipe in a command). Far fewer requests for large fleets, but the instances must be running.
     type: str
     choices: [auto, app_list, command]

@@ -43,7 +43,7 @@ options:
       - V(unassigned) releases the instances from their users. With O(user_id), an instance assigned to a
         different user fails the task unless O(force=true). Unassigning wipes the user's data on the phone.
       - V(prepared) prepares instances assigned to O(user_id) for streaming. Readiness is what prepare-progress
-        reports (status 0), not the running status: a running phone may have its data offline after a backup.
+        reports (status 0), not the running status; a running phone may have its data offline after a backup.
         Instances whose progress is offline (2) or failed (-1) are prepared; queuing (1) or backing up (3) ones are
         followed without a second request. Where prepare answers that it cannot prepare an instance (2 not assigned,
         6 offline, 9 restore failed, 10 maintaining), the task fails at once naming them.
@@ -143,7 +143,7 @@ options:
       - With O(auto_pay=false), the file (JSON, mode 0600) where the module keeps the unpaid orders it placed.
       - Defaults to C($XDG_CACHE_HOME/koophone.cloud/unpaid-orders.json), or
         C(~/.cache/koophone.cloud/unpaid-orders.json).
-      - The file must exist before the module buys with O(auto_pay=false): a missing record means the module cannot
+      - The file must exist before the module buys with O(auto_pay=false). A missing record means the module cannot
         know whether an earlier run (another controller, or an AWX job, which starts in a fresh container) left an
         unpaid order for the same shortfall, so it refuses to buy rather than guess. Create the file empty to declare
         that no unpaid order is pending; in AWX, point it at storage that outlives the job, or use O(auto_pay=true).

@@ -148,7 +148,7 @@ options:
         C(~/.cache/koophone.cloud/video-settings.json) on the machine the module runs on (that directory is created
         when missing; the directory of a path you give must exist).
       - The file is only ever this module's record. A path naming any other file (one without the record's
-        C(koophone.cloud) marker) or a special file such as C(/dev/null) is refused and never written over: the
+        C(koophone.cloud) marker) or a special file such as C(/dev/null) is refused and never written over; the
         settings are still applied, every instance is sent them, and a warning says why the record was not used.
       - Set to V(none) to keep no record; then every run sends the settings and reports a change.
       - If not set, the value of the environment variable E(KOOPHONE_VIDEO_RECORD_FILE) is used.
