@@ -53,6 +53,9 @@ READ_ATTEMPTS = 3
 # An uninstall chunk is sent at most this often (first send + re-sends after re-reads that still
 # find the package). Installs are never re-sent after a lost answer (see the module docstring).
 WRITE_ATTEMPTS = 3
+# How long an install whose answer was lost is re-read for (at most; wait_timeout may be shorter),
+# as a lost create is: long enough for an accepted request to show, short of blocking a play.
+MAX_SETTLE_SECONDS = 30
 # Re-reading the installed apps while waiting for an install whose answer was lost: the interval
 # grows from 1 s to this, so a long wait over a large chunk costs few requests.
 LOST_ANSWER_MAX_INTERVAL = 10.0
@@ -99,11 +102,25 @@ def check_text(option, value, maximum):
 
 
 def check_url(option, url):
+    # The url is no_log (a signed OBS link is a credential), and Ansible masks every occurrence of
+    # its value in output: the messages below quote no part of it and avoid spelling out a scheme.
     check_text(option, url, MAX_URL_LENGTH)
+    if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
+        raise InvalidOption(option, "contains a space, a line break or another control character; percent-encode it")
     parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.netloc:
-        raise InvalidOption(option, "must be an https:// URL (the service downloads the package from OBS)")
+    if parts.scheme != "https" or not parts.hostname:
+        raise InvalidOption(
+            option, "must be a secure web link to the package, with a host (the service downloads it from OBS)"
+        )
     return url
+
+
+def check_file_name(option, name):
+    """A file name (given, or the url's last path segment decoded): no folder, no control characters."""
+    check_text(option, name, MAX_NAME_LENGTH)
+    if "/" in name or any(ord(char) < 32 or ord(char) == 127 for char in name):
+        raise InvalidOption(option, "must be a plain file name, without '/', line breaks or control characters")
+    return name
 
 
 def default_file_name(url):
@@ -402,7 +419,10 @@ def task_of(answer):
 def lost_answer(error, what, timeout):
     """The failure of an instance whose install request may have been applied but did not show up."""
     entry = failure_of(error, "app/install")
-    reason = ("its answer was lost: %s" if error.maybe_applied else "%s") % entry["msg"]
+    if error.status is not None:
+        reason = "the service answered with an error: %s" % entry["msg"]
+    else:
+        reason = ("its answer was lost: %s" if error.maybe_applied else "%s") % entry["msg"]
     waited = "after waiting %ss" % timeout if timeout > 0 else "when read again"
     entry["msg"] = (
         "the install request may or may not have been accepted (%s), and %s was not installed %s; the request "
@@ -496,23 +516,31 @@ class Installer:
         return task_id, jobs
 
     def confirm_lost(self, timeout):
-        """Re-read the instances of lost answers (polling up to ``timeout``); never send the install again.
+        """Settle the instances of requests that may have been applied; never send the install again.
 
-        Found at the version: installed by this run's lost request. Otherwise a failure that says
-        the request may or may not have been accepted (``maybe_applied``).
+        A request the service answered with a server error is read back once, at once: the service
+        said it failed, so the instances are reported now, not waited for. One whose answer was lost
+        (the connection broke) may still be working: it is re-read for up to ``timeout`` seconds, at
+        most MAX_SETTLE_SECONDS, as a lost create is. Found at the version: installed by this run's
+        request. Otherwise a failure that says it may or may not have been accepted (``maybe_applied``).
         """
         if not self.lost:
             return
-        ids = list(self.lost)
+        answered = [i for i, error in self.lost.items() if error.status is not None]
+        silent = [i for i in self.lost if i not in set(answered)]
         version = self.params["version"]
-        versions, unreadable = self.installed.wait_for(ids, version, timeout)
+        versions, unreadable = self.installed.wait_for(silent, version, min(timeout, MAX_SETTLE_SECONDS))
+        read_versions, read_unreadable = self.installed.wait_for(answered, version, 0)
+        versions.update(read_versions)
+        unreadable.update(read_unreadable)
         what = "%s %s" % (self.params["name"], version)
-        for instance_id in ids:
+        for instance_id in answered + silent:
             error = self.lost.pop(instance_id)
             if instance_id not in unreadable and versions.get(instance_id) == version:
                 self.confirmed[instance_id] = True
                 continue
-            entry = lost_answer(error, what, timeout)
+            waited = min(timeout, MAX_SETTLE_SECONDS) if instance_id in silent else 0
+            entry = lost_answer(error, what, waited)
             if instance_id in unreadable:
                 entry["msg"] += "; reading the installed apps failed too: %s" % unreadable[instance_id]["msg"]
             self.failures[instance_id] = entry

@@ -22,8 +22,9 @@ description:
   - Uninstalls run C(pm uninstall NAME) through sync-command (C(POST /v1/instances/sync-command)), one request per 100
     instances.
   - An install request is never sent twice to an instance within a run once it may have reached the service. When
-    its answer is lost (a broken connection or a server error after it was sent), the module reads the installed
-    apps again, with O(wait=true) for up to O(wait_timeout) seconds; instances found at O(version) count as
+    the service answers it with a server error, the module reads the installed apps back once, at once; when its
+    answer is lost (the connection broke after it was sent), it re-reads them, with O(wait=true), for up to
+    O(wait_timeout) seconds and at most 30 seconds, as a lost create is. Instances found at O(version) count as
     installed, the others are reported as failed with C(maybe_applied=true) and a message that the request may or
     may not have been accepted, and the task reports C(changed=true). Run the task again to retry; it finds the app
     where the lost request installed it. Only requests that provably never reached the service (HTTP 429, a refused
@@ -134,8 +135,9 @@ options:
       - V(app_list) reads C(GET /v1/instances/{instance_id}/app-list), one request per instance (and per 200 apps).
         It works whatever the instance's state.
       - V(command) runs C(pm list packages NAME) through sync-command, one request per 100 instances, and
-        C(dumpsys package NAME) where the package is there (its C(versionName=) line is read on the controller, since the
-        API allows no pipe in a command). Far fewer requests for large fleets, but the instances must be running.
+        C(dumpsys package NAME) where the package is there (its C(versionName=) line is read on the controller,
+        since the API allows no pipe in a command). Far fewer requests for large fleets, but the instances must be
+        running.
     type: str
     choices: [auto, app_list, command]
     default: auto
@@ -338,7 +340,7 @@ def validate(params):
     apps.check_url("url", params["url"])
     if params["file_name"] is None and not apps.default_file_name(params["url"]):
         raise InvalidOption("file_name", "cannot be taken from url, whose path has no file name; set file_name")
-    apps.check_text("file_name", file_name_of(params), apps.MAX_NAME_LENGTH)
+    apps.check_file_name("file_name", file_name_of(params))
     apps.check_size("size_mb", params["size_mb"])
     apps.check_text("md5", params["md5"], apps.MAX_MD5_LENGTH)
 

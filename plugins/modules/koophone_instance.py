@@ -524,7 +524,10 @@ def select(kp, missing_ok=False):
     targets = kpi.Targets(kp.client, kp.params["instance_ids"], kp.params["name_prefix"])
     items, missing = targets.read()
     if missing and not missing_ok:
-        raise InvalidOption("instance_ids", "batch-query does not list these instances: %s" % ", ".join(missing))
+        raise InvalidOption(
+            "instance_ids",
+            "batch-query does not list %d of these instances: %s" % (len(missing), validation.some(missing)),
+        )
     if kp.params["name_prefix"] is not None:
         kp.result["matched_instance_count"] = len(items)
     return targets, items, missing
