@@ -1,17 +1,22 @@
 # Copyright: (c) 2026, koophone.cloud contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-# MODULES and PLUGINS describe the same options; keep both in step with
-# plugins/module_utils/_module.py:common_argument_spec().
+# Generated from the one table of common options, plugins/module_utils/_options.py (OPTIONS),
+# which also gives the modules their argument spec and the shared client its defaults. Edit the
+# options there, then rewrite the two strings below with what doc_fragment() renders:
+#   KOOPHONE_WRITE_DOC_FRAGMENT=1 .venv/bin/python -m pytest -q tests/unit/plugins/module_utils/test_options.py
+# That test fails while they differ. (Static strings, not doc_fragment() calls: ansible-test's
+# yamllint sanity test reads doc fragments without importing them and accepts only string literals.)
 
 
 class ModuleDocFragment:
-    # Common options of every koophone.cloud module. Credentials precedence: auth_token, then
-    # AK/SK signing, then IAM password login.
+    # Common options of every koophone.cloud module, each with its KOOPHONE_* environment
+    # variable named in the description, and the common notes and requirements.
     DOCUMENTATION = r"""
 options:
   endpoint:
     description:
-      - "Base URL of the KooPhone API, without C(/v1)."
+      - "Base URL of the KooPhone API: C(http://) or C(https://) and a host, checked before any request."
+      - "A trailing C(/v1), as the API Explorer writes it, is accepted and removed (the operation paths carry it)."
       - "Use C(http://127.0.0.1:PORT) for the bundled emulator."
       - "If not set, the value of the environment variable E(KOOPHONE_ENDPOINT) is used."
     type: str
@@ -25,7 +30,7 @@ options:
   access_key:
     description:
       - "Access key id for AK/SK request signing (C(SDK-HMAC-SHA256))."
-      - "Requires O(secret_key) and O(project_id). Used when O(auth_token) is not set."
+      - "Requires O(secret_key). Used when O(auth_token) is not set."
       - "If not set, the value of the environment variable E(KOOPHONE_ACCESS_KEY) or E(HUAWEICLOUD_SDK_AK) is used."
     type: str
   secret_key:
@@ -37,13 +42,15 @@ options:
   security_token:
     description:
       - "Security token of temporary AK/SK credentials, sent as C(X-Security-Token)."
-      - "If not set, the value of the environment variable E(KOOPHONE_SECURITY_TOKEN) or E(HUAWEICLOUD_SDK_SECURITY_TOKEN) is used."
+      - "If not set, the value of the environment variable E(KOOPHONE_SECURITY_TOKEN) or
+        E(HUAWEICLOUD_SDK_SECURITY_TOKEN) is used."
     type: str
   project_id:
     description:
-      - "Project id. Sent as C(X-Project-Id) with AK/SK signing (required there)."
+      - "Project id. Optional with AK/SK signing: sent as C(X-Project-Id) only when given."
       - "With IAM password login, scopes the token to this project (instead of O(project_name))."
-      - "If not set, the value of the environment variable E(KOOPHONE_PROJECT_ID) or E(HUAWEICLOUD_SDK_PROJECT_ID) is used."
+      - "If not set, the value of the environment variable E(KOOPHONE_PROJECT_ID) or E(HUAWEICLOUD_SDK_PROJECT_ID) is
+        used."
     type: str
   username:
     description:
@@ -73,7 +80,8 @@ options:
     default: "https://iam.myhuaweicloud.com"
   token_cache_dir:
     description:
-      - "Directory where IAM tokens from password login are cached (files mode 0600), so every task of a play reuses one login."
+      - "Directory where IAM tokens from password login are cached (files mode 0600), so every task of a play reuses one
+        login."
       - "Defaults to C($XDG_CACHE_HOME/koophone.cloud/tokens) or C(~/.cache/koophone.cloud/tokens)."
       - "Set to V(none) to disable the cache. Only the token and its expiry are stored, never the password."
       - "A cached token is renewed 40 minutes before it expires (or at 90% of its lifetime when that is shorter)."
@@ -98,10 +106,12 @@ options:
     default: 30
   retries:
     description:
-      - "How many times a failed request is retried (0 to 20), with exponential backoff, full jitter and C(Retry-After) honoured."
+      - "How many times a failed request is retried (0 to 20), with exponential backoff, full jitter and C(Retry-After)
+        honoured."
       - "Throttling (HTTP 429) and connection failures before the request was sent are always retried."
       - "Server errors (5xx) and broken connections are retried only for operations that are safe to repeat;"
-      - "a request that is not safe to repeat (create, commands, app install, reset, reboot, backup, assign) is never sent twice."
+      - "a request that is not safe to repeat (create, commands, app install, reset, reboot, backup, assign) is never
+        sent twice."
       - "One call never spends more than 300 seconds retrying."
       - "If not set, the value of the environment variable E(KOOPHONE_RETRIES) is used."
     type: int
@@ -113,8 +123,9 @@ options:
     type: int
     default: 8
 notes:
-  - "Credentials are chosen in this order: O(auth_token), then AK/SK signing (O(access_key), O(secret_key), O(project_id)),
-    then IAM password login (O(username), O(password), O(domain_name), O(project_name) or O(project_id))."
+  - "Credentials are chosen in this order: O(auth_token), then AK/SK signing (O(access_key) and O(secret_key), with
+    O(project_id) when given), then IAM password login (O(username), O(password), O(domain_name), O(project_name) or
+    O(project_id))."
   - "Every request carries a fresh C(x-request-id); error messages include it, with the operation, HTTP status,
     C(error_code) and C(error_msg)."
 requirements:
@@ -127,7 +138,8 @@ requirements:
 options:
   endpoint:
     description:
-      - "Base URL of the KooPhone API, without C(/v1)."
+      - "Base URL of the KooPhone API: C(http://) or C(https://) and a host, checked before any request."
+      - "A trailing C(/v1), as the API Explorer writes it, is accepted and removed (the operation paths carry it)."
       - "Use C(http://127.0.0.1:PORT) for the bundled emulator."
     type: str
     default: "https://koophone.myhuaweicloud.com"
@@ -143,7 +155,7 @@ options:
   access_key:
     description:
       - "Access key id for AK/SK request signing (C(SDK-HMAC-SHA256))."
-      - "Requires O(secret_key) and O(project_id). Used when O(auth_token) is not set."
+      - "Requires O(secret_key). Used when O(auth_token) is not set."
     type: str
     env:
       - name: KOOPHONE_ACCESS_KEY
@@ -165,7 +177,7 @@ options:
       - name: HUAWEICLOUD_SDK_SECURITY_TOKEN
   project_id:
     description:
-      - "Project id. Sent as C(X-Project-Id) with AK/SK signing (required there)."
+      - "Project id. Optional with AK/SK signing: sent as C(X-Project-Id) only when given."
       - "With IAM password login, scopes the token to this project (instead of O(project_name))."
     type: str
     env:
@@ -204,7 +216,8 @@ options:
       - name: KOOPHONE_IAM_ENDPOINT
   token_cache_dir:
     description:
-      - "Directory where IAM tokens from password login are cached (files mode 0600), so every task of a play reuses one login."
+      - "Directory where IAM tokens from password login are cached (files mode 0600), so every task of a play reuses one
+        login."
       - "Defaults to C($XDG_CACHE_HOME/koophone.cloud/tokens) or C(~/.cache/koophone.cloud/tokens)."
       - "Set to V(none) to disable the cache. Only the token and its expiry are stored, never the password."
       - "A cached token is renewed 40 minutes before it expires (or at 90% of its lifetime when that is shorter)."
@@ -233,10 +246,12 @@ options:
       - name: KOOPHONE_TIMEOUT
   retries:
     description:
-      - "How many times a failed request is retried (0 to 20), with exponential backoff, full jitter and C(Retry-After) honoured."
+      - "How many times a failed request is retried (0 to 20), with exponential backoff, full jitter and C(Retry-After)
+        honoured."
       - "Throttling (HTTP 429) and connection failures before the request was sent are always retried."
       - "Server errors (5xx) and broken connections are retried only for operations that are safe to repeat;"
-      - "a request that is not safe to repeat (create, commands, app install, reset, reboot, backup, assign) is never sent twice."
+      - "a request that is not safe to repeat (create, commands, app install, reset, reboot, backup, assign) is never
+        sent twice."
       - "One call never spends more than 300 seconds retrying."
     type: int
     default: 6

@@ -14,6 +14,7 @@ from collections import Counter
 from fnmatch import fnmatchcase
 
 from ansible_collections.koophone.cloud.plugins.module_utils import _statuses as statuses
+from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
 from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption
 
 HOSTVAR_PREFIX = "koophone_"
@@ -81,7 +82,7 @@ def _field_matcher(option, key, wanted):
     field = key[: -len("_name")] if key.endswith("_name") and key[: -len("_name")] in STATUS_FIELDS else key
     if field in STATUS_FIELDS:
         numbers = frozenset(status_number(option, field, value) for value in values)
-        return lambda item: _as_int(item.get(field)) in numbers
+        return lambda item: validation.as_int(item.get(field)) in numbers
     patterns = tuple("%s" % (value,) for value in values)
     return lambda item: _matches_any("" if item.get(field) is None else "%s" % (item[field],), patterns)
 
@@ -89,13 +90,6 @@ def _field_matcher(option, key, wanted):
 def _matches_any(text, patterns):
     # Shell-style wildcards (*, ?, [abc]); a pattern without them is plain equality.
     return any(text == pattern or fnmatchcase(text, pattern) for pattern in patterns)
-
-
-def _as_int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def compile_filter(option, spec, compile_expression=None):
@@ -252,7 +246,7 @@ class DefaultGroups:
             names.append("%sstatus_%s" % (prefix, statuses.name_of(statuses.RUNNING_STATUS, running_status)))
         if "assign_status" in kinds and assign_status is not None:
             names.append(prefix + statuses.name_of(statuses.ASSIGN_STATUS, assign_status))
-        if "assign_user" in kinds and assign_user and _as_int(assign_status) == 1:
+        if "assign_user" in kinds and assign_user and validation.as_int(assign_status) == 1:
             names.append("%suser_%s" % (prefix, slug(assign_user)))
         # slug() may leave nothing of a value made only of punctuation; such a group is not made.
         return tuple(name for name in names if not name.endswith("_"))

@@ -2,59 +2,20 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # Private to the koophone.cloud collection (shared layer; see docs/development.md): not a public API,
 # it may change in any release. Do not import it from other collections or standalone plugins.
-"""The common options every koophone.cloud module accepts, and the glue that turns client
-errors into ``fail_json`` (never a traceback)."""
+"""KooPhoneModule: an AnsibleModule with the common options (declared in _options.py), and the
+glue that turns client errors into ``fail_json`` (never a traceback)."""
 
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.koophone.cloud.plugins.module_utils import _options as options
 from ansible_collections.koophone.cloud.plugins.module_utils._client import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     KooPhoneClient,
 )
 from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption, KooPhoneError
-
-# Ranges for the tuning options; documented in the doc fragment.
-LIMITS = {"timeout": (1, 600), "retries": (0, 20), "concurrency": (1, 64)}
-
-
-def common_argument_spec():
-    """Options shared by every module; the plugins doc fragment mirrors them for the inventory."""
-    return dict(
-        endpoint=dict(
-            type="str", fallback=(env_fallback, ["KOOPHONE_ENDPOINT"]), default="https://koophone.myhuaweicloud.com"
-        ),
-        auth_token=dict(type="str", no_log=True, fallback=(env_fallback, ["KOOPHONE_AUTH_TOKEN"])),
-        # An access key id identifies, it does not authenticate; masking it would only mangle output.
-        access_key=dict(
-            type="str", no_log=False, fallback=(env_fallback, ["KOOPHONE_ACCESS_KEY", "HUAWEICLOUD_SDK_AK"])
-        ),
-        secret_key=dict(
-            type="str", no_log=True, fallback=(env_fallback, ["KOOPHONE_SECRET_KEY", "HUAWEICLOUD_SDK_SK"])
-        ),
-        security_token=dict(
-            type="str",
-            no_log=True,
-            fallback=(env_fallback, ["KOOPHONE_SECURITY_TOKEN", "HUAWEICLOUD_SDK_SECURITY_TOKEN"]),
-        ),
-        project_id=dict(type="str", fallback=(env_fallback, ["KOOPHONE_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID"])),
-        username=dict(type="str", fallback=(env_fallback, ["KOOPHONE_USERNAME"])),
-        password=dict(type="str", no_log=True, fallback=(env_fallback, ["KOOPHONE_PASSWORD"])),
-        domain_name=dict(type="str", fallback=(env_fallback, ["KOOPHONE_DOMAIN_NAME"])),
-        project_name=dict(type="str", fallback=(env_fallback, ["KOOPHONE_PROJECT_NAME"])),
-        iam_endpoint=dict(
-            type="str", fallback=(env_fallback, ["KOOPHONE_IAM_ENDPOINT"]), default="https://iam.myhuaweicloud.com"
-        ),
-        token_cache_dir=dict(type="path", fallback=(env_fallback, ["KOOPHONE_TOKEN_CACHE_DIR"])),
-        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["KOOPHONE_VALIDATE_CERTS"])),
-        ca_path=dict(type="path", fallback=(env_fallback, ["KOOPHONE_CA_PATH"])),
-        timeout=dict(type="int", default=30, fallback=(env_fallback, ["KOOPHONE_TIMEOUT"])),
-        retries=dict(type="int", default=6, fallback=(env_fallback, ["KOOPHONE_RETRIES"])),
-        concurrency=dict(type="int", default=8, fallback=(env_fallback, ["KOOPHONE_CONCURRENCY"])),
-    )
-
 
 # A failure message names this many instances with their reasons; the rest are counted.
 NAMED_IN_MESSAGE = 10
@@ -65,13 +26,6 @@ def name_failures(reasons):
     named = "; ".join("%s: %s" % pair for pair in reasons[:NAMED_IN_MESSAGE])
     more = " and %d more" % (len(reasons) - NAMED_IN_MESSAGE) if len(reasons) > NAMED_IN_MESSAGE else ""
     return named + more
-
-
-def check_tuning(params):
-    for option, (low, high) in LIMITS.items():
-        value = params.get(option)
-        if value is not None and not low <= value <= high:
-            raise InvalidOption(option, "is %s; it must be between %s and %s" % (value, low, high))
 
 
 class KooPhoneModule:
@@ -88,7 +42,7 @@ class KooPhoneModule:
     """
 
     def __init__(self, argument_spec, **kwargs):
-        spec = common_argument_spec()
+        spec = options.argument_spec()
         spec.update(argument_spec)
         self.module = AnsibleModule(argument_spec=spec, **kwargs)
         self.params = self.module.params
@@ -115,6 +69,9 @@ class KooPhoneModule:
         self.module.exit_json(**self._hide_results(dict(self.result, **result)))
 
     def _hide_results(self, result):
+        # A diff is part of the result only when asked for (--diff, or diff: true on the task).
+        if not self.module._diff:
+            result.pop("diff", None)
         # Under no_log, Ansible censors a task's result but still prints each entry of a ``results``
         # list (it takes them for loop items); each entry has to carry the marker itself.
         if self.module.no_log and isinstance(result.get("results"), list):
@@ -126,7 +83,7 @@ class KooPhoneModule:
         try:
             if validate is not None:
                 validate(self.params)
-            check_tuning(self.params)
+            options.check_tuning(self.params)
             # Build the client (and so check the credentials) before any work starts.
             self.client  # noqa: B018  pylint: disable=pointless-statement
             result = function(self)

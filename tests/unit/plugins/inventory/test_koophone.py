@@ -1,5 +1,6 @@
 """The inventory plugin's logic: selection, names, variables, groups, caching and trust, without a network."""
 
+import ast
 import json
 
 import pytest
@@ -14,6 +15,12 @@ from ansible_collections.koophone.cloud.plugins.module_utils import _client as c
 from ansible_collections.koophone.cloud.plugins.module_utils import _inventory as fleet
 from ansible_collections.koophone.cloud.plugins.module_utils._client import KooPhoneClient
 from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption, KooPhoneError
+
+try:  # what ansible-core hands inventory plugins (2.19+): InventoryData behind a set_variable proxy
+    from ansible._internal._datatag._tags import Origin
+    from ansible.inventory.manager import _InventoryDataWrapper
+except ImportError:  # pragma: no cover - another ansible-core layout: the plain InventoryData only
+    _InventoryDataWrapper = None
 
 
 def phone(number, **fields):
@@ -320,21 +327,33 @@ class DictCache(dict):
     """The plugin only needs get() and item assignment from the cache adjudicator."""
 
 
-@pytest.fixture
-def make_plugin(monkeypatch):
+def new_plugin(monkeypatch, items, options):
+    plugin = plugin_module.InventoryModule()
+    plugin._options = dict(documented_defaults(), **options)
+    plugin._redirected_names = [plugin.NAME]
+    plugin._cache = DictCache()
+    plugin.get_cache_key = lambda path: "key-" + path
+    monkeypatch.setattr(plugin, "_read_config_data", lambda path: None)
+    monkeypatch.setattr(plugin_module, "KooPhoneClient", lambda params: FakeClient(params, items))
+    return plugin
+
+
+@pytest.fixture(params=["auto", "never"])
+def make_plugin(monkeypatch, request):
+    """A plugin with these options and a fake client; every test runs with both ways of adding hosts.
+
+    ``auto`` takes the fast path on this ansible-core (test_auto_takes_the_fast_path_on_this_ansible_core
+    says so when it does not), ``never`` the public inventory API.
+    """
     FakeClient.made = []
+    return lambda items=(), **options: new_plugin(monkeypatch, items, dict({"fast_path": request.param}, **options))
 
-    def make(items=(), **options):
-        plugin = plugin_module.InventoryModule()
-        plugin._options = dict(documented_defaults(), **options)
-        plugin._redirected_names = [plugin.NAME]
-        plugin._cache = DictCache()
-        plugin.get_cache_key = lambda path: "key-" + path
-        monkeypatch.setattr(plugin, "_read_config_data", lambda path: None)
-        monkeypatch.setattr(plugin_module, "KooPhoneClient", lambda params: FakeClient(params, items))
-        return plugin
 
-    return make
+@pytest.fixture
+def plugin_with(monkeypatch):
+    """Like make_plugin, once: for tests that choose fast_path themselves."""
+    FakeClient.made = []
+    return lambda items=(), **options: new_plugin(monkeypatch, items, options)
 
 
 def parse(plugin, path="fleet.koophone.yml", cache=True):
@@ -547,6 +566,230 @@ def test_api_errors_become_parser_errors_with_the_details(make_plugin):
     with pytest.raises(AnsibleParserError) as raised:
         parse(make_plugin(error))
     assert "ListInstances" in str(raised.value) and "x-request-id=abc" in str(raised.value)
+
+
+# -------------------------------------------------------------------- the two ways hosts go in
+
+
+@pytest.fixture
+def vvv(monkeypatch):
+    lines = []
+    monkeypatch.setattr(plugin_module.display, "vvv", lambda message, *args, **kwargs: lines.append(message))
+    return lines
+
+
+def every_kind_of_phone():
+    return [
+        phone(1),
+        phone(2, running_status=1, assign_status=1, assign_user="u1"),
+        phone(3, region="cn-east-3", instance_sku="Basic | 2 vCPUs", running_status=5, frozen_status=1),
+        phone(4, instance_name="twin"),
+        phone(5, instance_name="twin"),
+        phone(6, instance_name="koophone-6"),  # a dash: not a valid group name, fine for a host
+        phone(7, instance_name="localhost"),  # a localhost alias: add_host makes it the inventory's localhost
+        phone(8, instance_name="known"),  # a host another source added first
+        phone(9, instance_name="{{ lookup('pipe', 'id') }}"),
+        phone(10, instance_name="", new_field={"nested": [1, "2"]}),  # named by its id; a field the API added
+        phone(11, assign_status=1, assign_user="Ünïcode user", billing_mode="0"),
+    ]
+
+
+HOST_BUILD_SCENARIOS = {
+    "defaults": {},
+    "every default group": {"default_groups": list(fleet.DEFAULT_GROUP_KINDS), "group_prefix": "kp_"},
+    "constructed": {
+        "compose": {"label": trust_as_template("koophone_instance_name ~ '@' ~ koophone_region")},
+        "groups": {"frozen": trust_as_template("koophone_frozen_status == 1")},
+        "keyed_groups": [{"key": trust_as_template("koophone_billing_mode"), "prefix": "billing"}],
+    },
+    "templated names, no groups, no connection vars": {
+        "hostnames": [trust_as_template("{{ koophone_region }}-{{ koophone_instance_id }}")],
+        "default_groups": [],
+        "connection_vars": {},
+    },
+    "filters": {
+        "include_filters": [{"assign_status": "assigned"}, trust_as_template("koophone_region == 'cn-east-3'")],
+        "exclude_filters": [{"running_status": "shut_down"}],
+    },
+}
+
+
+def inventory_with_a_known_host(tmp_path, plugin, wrapped):
+    """An InventoryData where a static source added the host ``known`` first, as ansible-core hands it over."""
+    for name in ("static.ini", "fleet.koophone.yml"):
+        (tmp_path / name).write_text("")
+    data = InventoryData()
+    data.current_source = str(tmp_path / "static.ini")
+    data.add_host("known")
+    data.set_variable("known", "site", "lab")
+    data.current_source = str(tmp_path / "fleet.koophone.yml")
+    if not wrapped:
+        return data, data
+    return data, _InventoryDataWrapper(data, target_plugin=plugin, origin=Origin(description="unit test"))
+
+
+def inventory_state(data):
+    """Hosts in order with their variables (and whether each is trusted as a template) and groups; every group."""
+    data.reconcile_inventory()  # as InventoryManager does after each source
+
+    def values(variables):
+        return dict((name, (value, is_trusted_as_template(value))) for name, value in variables.items())
+
+    return {
+        "hosts": [
+            (name, values(host.vars), [group.name for group in host.groups]) for name, host in data.hosts.items()
+        ],
+        "groups": dict(
+            (
+                name,
+                (
+                    [host.name for host in group.hosts],
+                    sorted(child.name for child in group.child_groups),
+                    values(group.vars),
+                ),
+            )
+            for name, group in data.groups.items()
+        ),
+        "localhost": data.localhost.name if data.localhost else None,
+    }
+
+
+WRAPPED = [False] + ([True] if _InventoryDataWrapper is not None else [])
+
+
+@pytest.mark.parametrize("wrapped", WRAPPED, ids=lambda wrapped: "proxy" if wrapped else "plain")
+@pytest.mark.parametrize("scenario", sorted(HOST_BUILD_SCENARIOS))
+def test_the_fast_path_and_the_public_api_build_the_same_inventory(plugin_with, tmp_path, vvv, scenario, wrapped):
+    states = {}
+    for mode in ("always", "never"):
+        plugin = plugin_with(every_kind_of_phone(), fast_path=mode, **HOST_BUILD_SCENARIOS[scenario])
+        data, inventory = inventory_with_a_known_host(tmp_path, plugin, wrapped)
+        plugin.parse(inventory, DataLoader(), str(tmp_path / "fleet.koophone.yml"))
+        states[mode] = inventory_state(data)
+    assert ["fast path" in line for line in vvv if "hosts added" in line] == [True, False]
+    assert states["always"] == states["never"]
+    hosts = dict((name, variables) for name, variables, groups in states["never"]["hosts"])
+    assert hosts["known"]["site"] == ("lab", False) and hosts["known"]["inventory_file"][0].endswith("static.ini")
+    if scenario == "filters":
+        assert sorted(hosts) == ["known", "kp-00002", "kp-00011"]
+    elif scenario.startswith("templated names"):  # phone 8 is not called "known" then: one host more
+        assert len(hosts) == len(every_kind_of_phone()) + 1
+    else:
+        assert len(hosts) == len(every_kind_of_phone())
+        assert hosts["known"]["koophone_instance_id"] == ("id00008", False)
+
+
+@pytest.mark.parametrize("mode", ["always", "never"])
+def test_a_phone_named_like_a_group_is_a_host_with_its_variables_and_groups(plugin_with, tmp_path, mode):
+    """Both paths keep the host apart from the group of the same name (ansible-core warns about the pair).
+
+    The one difference: through the public API, add_host itself sets inventory_file and
+    inventory_dir with InventoryData.set_variable, which finds the group first, so the group gets
+    them and the host does not; the fast path gives them to the host. Hence not in the test above.
+    """
+    plugin = plugin_with([phone(1, instance_name="koophone"), phone(2)], fast_path=mode)
+    data, inventory = inventory_with_a_known_host(tmp_path, plugin, wrapped=False)
+    plugin.parse(inventory, DataLoader(), str(tmp_path / "fleet.koophone.yml"))
+    host, group = data.hosts["koophone"], data.groups["koophone"]
+    assert host.vars["koophone_instance_id"] == "id00001"
+    assert not any(name.startswith("koophone_") for name in group.vars)
+    assert [member.name for member in group.hosts] == ["koophone", "kp-00002"]
+    assert sorted(member.name for member in host.groups) == sorted(
+        member.name for member in data.hosts["kp-00002"].groups
+    )
+    if mode == "always":
+        assert host.vars["inventory_file"] == str(tmp_path / "fleet.koophone.yml")
+        assert "inventory_file" not in group.vars
+
+
+def test_auto_takes_the_fast_path_on_this_ansible_core(plugin_with, vvv):
+    assert plugin_module.fast_path_problem(InventoryData()) is None
+    parse(plugin_with([phone(1)], fast_path="auto"))
+    (line,) = [line for line in vvv if "hosts added" in line]
+    assert line.endswith("by the fast path")
+    parse(plugin_with([phone(1)], fast_path="never"))
+    assert vvv[-1].endswith("by the public inventory API")
+
+
+@pytest.mark.skipif(_InventoryDataWrapper is None, reason="this ansible-core has no inventory proxy")
+def test_the_check_passes_through_the_proxy_ansible_core_hands_plugins():
+    proxy = _InventoryDataWrapper(
+        InventoryData(), target_plugin=plugin_module.InventoryModule(), origin=Origin(description="unit test")
+    )
+    assert plugin_module.fast_path_problem(proxy) is None
+
+
+class OverridingAddHost(InventoryData):
+    def add_host(self, host, group=None, port=None):
+        return super().add_host(host, group, port)
+
+
+class HostsInAnotherMapping(InventoryData):
+    def __init__(self):
+        super().__init__()
+        self.hosts = type("Hosts", (dict,), {})()
+
+
+@pytest.mark.parametrize(
+    "inventory,problem",
+    [
+        (object(), "the inventory is a object, not an InventoryData"),
+        (OverridingAddHost(), "OverridingAddHost overrides add_host"),
+        (HostsInAnotherMapping(), "InventoryData.hosts or .groups is not a dict"),
+    ],
+)
+def test_the_check_refuses_an_inventory_it_does_not_know(inventory, problem):
+    assert plugin_module.fast_path_problem(inventory) == problem
+
+
+def test_the_check_refuses_trusted_plain_strings_and_survives_surprises(monkeypatch):
+    monkeypatch.setattr(plugin_module, "is_trusted_as_template", lambda value: True)
+    assert plugin_module.fast_path_problem(InventoryData()) == "a plain string is trusted as a template"
+    monkeypatch.undo()
+
+    def gone(*args, **kwargs):
+        raise AttributeError("no such thing")
+
+    monkeypatch.setattr(plugin_module, "Host", gone)
+    assert plugin_module.fast_path_problem(InventoryData()) == "checking it failed: AttributeError: no such thing"
+
+
+def test_when_add_host_does_more_auto_falls_back_and_always_fails(plugin_with, monkeypatch, vvv):
+    """A future add_host that keeps more state than the fast path writes: the check sees it."""
+    original = InventoryData.add_host
+
+    def doing_more(self, host, group=None, port=None):
+        name = original(self, host, group, port)
+        self.hosts[name].vars.setdefault("inventory_extra", "kept")
+        return name
+
+    monkeypatch.setattr(InventoryData, "add_host", doing_more)
+    assert plugin_module.fast_path_problem(InventoryData()).startswith("add_host does more than the fast path does")
+
+    inventory = parse(plugin_with([phone(1), phone(2)], fast_path="auto"))
+    assert [host.vars["inventory_extra"] for host in inventory.hosts.values()] == ["kept", "kept"]
+    assert any("using the public inventory API, not the fast path: add_host does more" in line for line in vvv)
+    assert vvv[-1].endswith("by the public inventory API")
+
+    FakeClient.made = []
+    with pytest.raises(AnsibleParserError, match="invalid option fast_path: is always, but this ansible-core does not"):
+        parse(plugin_with([phone(1)], fast_path="always"))
+    assert FakeClient.made == []  # refused before any request
+
+
+def test_the_plugin_imports_no_module_layer():
+    with open(plugin_module.__file__) as handle:
+        tree = ast.parse(handle.read())
+    package = "ansible_collections.koophone.cloud.plugins.module_utils"
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == package:
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(package + "."):
+            imported.add(node.module[len(package) + 1 :])
+        elif isinstance(node, ast.Import):
+            imported.update(alias.name[len(package) + 1 :] for alias in node.names if alias.name.startswith(package))
+    assert imported and imported <= {"_client", "_errors", "_validation", "_operations", "_options", "_inventory"}
 
 
 # -------------------------------------------------------------------- caching
