@@ -617,43 +617,51 @@ def fast_path_problem(inventory):
     problem, and the plugin uses the public API instead (or fails with fast_path=always).
     """
     try:
-        if not isinstance(inventory, InventoryData):
-            return "the inventory is a %s, not an InventoryData" % type(inventory).__name__
-        # Exactly dict: a subclass could do more on item assignment than the fast path knows of.
-        if type(inventory.hosts) is not dict or type(inventory.groups) is not dict:  # pylint: disable=unidiomatic-typecheck
-            return "InventoryData.hosts or .groups is not a dict"
-        for cls in type(inventory).__mro__:  # a proxy or a subclass that does more in add_host would be bypassed
-            if cls is InventoryData:
-                break
-            if "add_host" in vars(cls):
-                return "%s overrides add_host" % cls.__name__
-        if is_trusted_as_template("{{ probe }}"):
-            return "a plain string is trusted as a template"
-        source = inventory.current_source
-        public, direct = InventoryData(), InventoryData()
-        for data in (public, direct):
-            data.current_source = source
-        public.add_group(PROBE_GROUP)
-        public.add_host(PROBE_HOST, group=PROBE_GROUP)
-        public.set_variable(PROBE_HOST, PROBE_VAR, "value")
-        host = Host(PROBE_HOST)
-        host.vars = dict(zip(SOURCE_VARS, (source, basedir(source) if source else None)), **{PROBE_VAR: "value"})
-        direct.hosts[PROBE_HOST] = host
-        direct.groups[direct.add_group(PROBE_GROUP)].add_host(host)
-        for data in (public, direct):
-            data.reconcile_inventory()
-        by_api, by_fast_path = _probe_state(public), _probe_state(direct)
-        differences = [
-            "%s %r, not %r" % (part, by_api[part], by_fast_path[part])
-            for part in by_api
-            if by_api[part] != by_fast_path[part]
-        ]
-        if differences:
-            return "add_host does more than the fast path does: %s" % "; ".join(differences)
-        if direct.get_host(PROBE_HOST) is not host:
-            return "InventoryData.get_host does not find a host put into InventoryData.hosts"
+        return _shape_problem(inventory) or _probe_problem(inventory.current_source)
     except Exception as error:  # an attribute that is gone, a changed signature: not this ansible-core's shape
         return "checking it failed: %s: %s" % (type(error).__name__, error)
+
+
+def _shape_problem(inventory):
+    if not isinstance(inventory, InventoryData):
+        return "the inventory is a %s, not an InventoryData" % type(inventory).__name__
+    # Exactly dict: a subclass could do more on item assignment than the fast path knows of.
+    if type(inventory.hosts) is not dict or type(inventory.groups) is not dict:  # pylint: disable=unidiomatic-typecheck
+        return "InventoryData.hosts or .groups is not a dict"
+    for cls in type(inventory).__mro__:  # a proxy or a subclass that does more in add_host would be bypassed
+        if cls is InventoryData:
+            break
+        if "add_host" in vars(cls):
+            return "%s overrides add_host" % cls.__name__
+    if is_trusted_as_template("{{ probe }}"):
+        return "a plain string is trusted as a template"
+    return None
+
+
+def _probe_problem(source):
+    """Build one host the public way and the fast way in two scratch inventories; compare them."""
+    public, direct = InventoryData(), InventoryData()
+    for data in (public, direct):
+        data.current_source = source
+    public.add_group(PROBE_GROUP)
+    public.add_host(PROBE_HOST, group=PROBE_GROUP)
+    public.set_variable(PROBE_HOST, PROBE_VAR, "value")
+    host = Host(PROBE_HOST)
+    host.vars = dict(zip(SOURCE_VARS, (source, basedir(source) if source else None)), **{PROBE_VAR: "value"})
+    direct.hosts[PROBE_HOST] = host
+    direct.groups[direct.add_group(PROBE_GROUP)].add_host(host)
+    for data in (public, direct):
+        data.reconcile_inventory()
+    by_api, by_fast_path = _probe_state(public), _probe_state(direct)
+    differences = [
+        "%s %r, not %r" % (part, by_api[part], by_fast_path[part])
+        for part in by_api
+        if by_api[part] != by_fast_path[part]
+    ]
+    if differences:
+        return "add_host does more than the fast path does: %s" % "; ".join(differences)
+    if direct.get_host(PROBE_HOST) is not host:
+        return "InventoryData.get_host does not find a host put into InventoryData.hosts"
     return None
 
 
