@@ -225,12 +225,14 @@ auth_token: demo-token
 """
 
 import base64
+import difflib
 import functools
 import hashlib
 import json
 import time
 import zlib
 
+import jinja2
 from ansible import constants as C  # noqa: N812  (the name ansible-core itself uses)
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.inventory.data import InventoryData
@@ -272,7 +274,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
-        self._read_config_data(path)
+        config = self._read_config_data(path)
+        self._check_keys(config, path)
         started = time.perf_counter()
         phones = _Phones(self)
         try:
@@ -287,6 +290,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleParserError("%s: invalid option %s" % (self.NAME, error)) from None
         except KooPhoneError as error:
             raise AnsibleParserError("%s: reading the fleet failed: %s" % (self.NAME, error)) from None
+        phones.warn_renamed()
         phones.warn_failed_expressions()
         finished = time.perf_counter()
         display.vvv(
@@ -304,6 +308,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         )
 
     # ---------------------------------------------------------------- options
+
+    def _check_keys(self, config, path):
+        """A misspelt option would be ignored (a filter that filters nothing): refuse unknown keys."""
+        unknown = sorted("%s" % key for key in config or {} if key != "plugin" and key not in self._options)
+        if unknown:
+            hints = [
+                "%s (did you mean %s?)" % (key, close[0]) if close else key
+                for key, close in ((key, difflib.get_close_matches(key, list(self._options), 1)) for key in unknown)
+            ]
+            raise AnsibleParserError("%s: unknown option(s) in %s: %s" % (self.NAME, path, ", ".join(hints)))
 
     def _check_options(self, evaluate):
         """Check every limit before any request; return the client-side selection predicate (None: keep all).
@@ -333,7 +347,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             },
             self.get_option("include_filters"),
             self.get_option("exclude_filters"),
-            lambda option, expression: lambda item: evaluate(option, expression, item),
+            lambda option, expression: _checked_expression(option, expression, evaluate),
         )
 
     def _server_query(self):
@@ -506,6 +520,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return renamed
 
 
+def _checked_expression(option, expression, evaluate):
+    """A predicate for one conditional of include/exclude_filters, its syntax checked before any request."""
+    try:
+        jinja2.Environment().parse("{{ (%s) }}" % expression)  # noqa: S701 - parsed, never rendered
+    except jinja2.TemplateSyntaxError as error:
+        raise InvalidOption(option, "entry %r is not a valid Jinja expression: %s" % (expression, error)) from None
+    return lambda item: evaluate(option, expression, item)
+
+
 class _Phones:
     """The selected phones, prepared for the inventory page by page: everything except adding them.
 
@@ -529,6 +552,7 @@ class _Phones:
         self.build_vars = fleet.HostVarsBuilder(zip(SOURCE_VARS, (source, basedir(source) if source else None)))
         self.pages = {}
         self.expression_failures = {}
+        self.renamed = []  # (instance id, why its preferred name could not be a host name)
 
     def prepare(self, page_no, items):
         """Prepare one page's phones (10,000 phones pass through here: no work that could be hoisted)."""
@@ -543,7 +567,9 @@ class _Phones:
         for item in items:
             if not item.get("instance_id") or (selection is not None and not selection(item)):
                 continue
-            name = preferred_name(item)
+            name, problem = preferred_name(item)
+            if problem is not None:
+                self.renamed.append((item["instance_id"], problem))
             entry = build_vars(item)
             if direct:
                 host = Host(name)
@@ -585,6 +611,13 @@ class _Phones:
                 ) from None
             self.expression_failures.setdefault((option, expression), [item["instance_id"], error, 0])[2] += 1
             return False
+
+    def warn_renamed(self):
+        if self.renamed:
+            display.warning(
+                "%s: %d phone(s) are named by their instance id instead: %s"
+                % (self.plugin.NAME, len(self.renamed), validation.some("%s: name %s" % pair for pair in self.renamed))
+            )
 
     def warn_failed_expressions(self):
         # One warning per expression, not one per phone: at 10,000 phones anything else drowns the output.

@@ -49,6 +49,7 @@ STATUS_FIELDS = statuses.INSTANCE_FIELDS
 FILTERABLE = frozenset(FIELDS) | frozenset(field + "_name" for field in STATUS_FIELDS)
 
 DEFAULT_GROUP_KINDS = ("region", "sku", "running_status", "assign_status", "assign_user")
+GROUP_PREFIX = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _NOT_WORD = re.compile(r"\W+")
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_]\w*$")
 _ABSENT = object()  # a status field the item does not have (None is a value the API may send)
@@ -129,7 +130,7 @@ def compile_selection(named, include_filters, exclude_filters, compile_expressio
     With no filter at all the result is None: every phone is kept, and nothing needs calling.
     """
     required = [
-        _field_matcher(option, field, values) for option, (field, values) in named.items() if values not in (None, [])
+        _field_matcher(option, field, values) for option, (field, values) in named.items() if values is not None
     ]
     included = _cheap_first("include_filters", include_filters, compile_expression)
     excluded = _cheap_first("exclude_filters", exclude_filters, compile_expression)
@@ -219,7 +220,7 @@ class DefaultGroups:
 
     def __init__(self, kinds, prefix):
         self.kinds = frozenset(kinds)
-        self.prefix = prefix
+        self.prefix = check_group_prefix("group_prefix", prefix)
         self._fields = ("region", "instance_sku", "running_status", "assign_status")
         if "assign_user" in self.kinds:  # one group per user: only then does the user matter
             self._fields += ("assign_user",)
@@ -252,7 +253,38 @@ class DefaultGroups:
         return tuple(name for name in names if not name.endswith("_"))
 
 
+def check_group_prefix(option, prefix):
+    """A prefix Ansible accepts at the start of a group name: letters, digits and _, not a digit first."""
+    text = "" if prefix is None else "%s" % (prefix,)
+    if text and not GROUP_PREFIX.match(text):
+        raise InvalidOption(
+            option, "%r cannot start a group name: use letters, digits and _ only, not starting with a digit" % (text,)
+        )
+    return text
+
+
 # -------------------------------------------------------------------- host names
+
+# Names Ansible gives a meaning of its own: a phone called "all" would be merged into the all group
+# (ansible-inventory --export then shows one host), one called "localhost" would take over plays
+# meant for the controller.
+RESERVED_HOSTNAMES = frozenset(("all", "ungrouped", "localhost", "localhost.localdomain", "127.0.0.1", "::1"))
+# Control characters (ANSI escapes among them) would reach the terminal raw in --graph and in messages.
+INVALID_HOSTNAME = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def hostname_problem(name):
+    """Why ``name`` cannot be a host name, or None."""
+    if name in RESERVED_HOSTNAMES:
+        return "is a name Ansible reserves"
+    if INVALID_HOSTNAME.search(name):
+        return "holds control characters"
+    return None
+
+
+def printable(text):
+    """``text`` safe for a terminal: control characters (ANSI escapes among them) shown escaped."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in "%s" % (text,))
 
 
 def is_template(entry):
@@ -290,13 +322,17 @@ class HostnamePreferences:
         ]
 
     def __call__(self, item):
+        """The hostname, and what was wrong with the preferred one when the instance id stands in."""
         for template, key in self._entries:
             value = self.render(key, item) if template else item.get(key)
             if value is not None:
                 text = "%s" % (value,)
                 if text not in ("", "null", "None"):
-                    return text
-        return "%s" % (item["instance_id"],)
+                    problem = hostname_problem(text)
+                    if problem is None:
+                        return text, None
+                    return "%s" % (item["instance_id"],), "%r %s" % (printable(text), problem)
+        return "%s" % (item["instance_id"],), None
 
 
 class HostnameCollision(Exception):
@@ -348,6 +384,6 @@ def unique_hostnames(names, instance_ids, strict=False):
 def assign_hostnames(items, preferences, render, strict=False):
     """[(hostname, item)] with one distinct hostname per phone, and the collisions (see unique_hostnames)."""
     preferred_name = HostnamePreferences(preferences, render)
-    names = [preferred_name(item) for item in items]
+    names = [preferred_name(item)[0] for item in items]
     final, collisions = unique_hostnames(names, [item["instance_id"] for item in items], strict)
     return list(zip(final, items)), collisions

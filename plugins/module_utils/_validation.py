@@ -9,6 +9,7 @@ without a round trip to the service.
 """
 
 import re
+import time
 
 from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption
 
@@ -49,9 +50,15 @@ def check_range(option, value, minimum, maximum):
 
 
 def check_query_time(option, value):
-    """batch-query's time filters: 'YYYY-MM-DD HH:MM:SS' in UTC."""
-    if value is not None and not QUERY_TIME_FORMAT.match(value):
+    """batch-query's time filters: 'YYYY-MM-DD HH:MM:SS' in UTC, and a time that exists."""
+    if value is None:
+        return value
+    if not QUERY_TIME_FORMAT.match(value):
         raise InvalidOption(option, "must look like '2023-08-15 14:30:45' (UTC), got %r" % (value,))
+    try:
+        time.strptime(value, "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        raise InvalidOption(option, "%r is not a real date and time (UTC)" % (value,)) from None
     return value
 
 

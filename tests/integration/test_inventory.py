@@ -559,3 +559,38 @@ def test_an_instance_named_like_a_template_is_just_a_name(run_playbook, inventor
         }
         assert "uid=" not in played.stdout + played.stderr
         assert listing_requests(emulator) == [], "the playbook run should have used the cache"
+
+
+def test_phones_named_like_ansible_reserved_names_keep_every_host_in_the_export(inventory, emulator):
+    """A phone named "all" once made --export (what AWX imports) show 1 host of 13; one named
+    "localhost" took over plays for the controller. Such phones are named by their id, with a warning."""
+    fleet = emulator.instances()
+    emulator.patch_instance(fleet[0]["instance_id"], instance_name="all")
+    emulator.patch_instance(fleet[1]["instance_id"], instance_name="localhost")
+    emulator.patch_instance(fleet[2]["instance_id"], instance_name="red\x1b[31mphone")
+    run = inventory(args=("--list", "--export"))
+    hosts = run.data["_meta"]["hostvars"]
+    assert len(hosts) == len(fleet)
+    assert {fleet[0]["instance_id"], fleet[1]["instance_id"], fleet[2]["instance_id"]} <= set(hosts)
+    assert "all" not in hosts and "localhost" not in hosts
+    assert "3 phone(s) are named by their instance id" in run.stderr
+    assert "\x1b" not in run.stderr + run.stdout
+    graph = inventory(args=("--graph",))
+    assert fleet[2]["instance_id"] in graph.data and "\x1b" not in graph.data + graph.stdout + graph.stderr
+
+
+@pytest.mark.parametrize(
+    "config,fragment",
+    [
+        ({"runing_status": ["running"]}, "unknown option(s) in"),
+        ({"running_status": []}, "empty list"),
+        ({"query_start_time": "2024-02-30 25:61:61"}, "not a real date"),
+        ({"include_filters": ["koophone_running_status =="]}, "not a valid Jinja expression"),
+        ({"group_prefix": "kp-"}, "cannot start a group name"),
+    ],
+)
+def test_a_bad_configuration_fails_before_the_fleet_is_read(inventory, emulator, config, fragment):
+    emulator.clear_log()
+    run = inventory(config, expect_rc=1)
+    assert fragment in run.stderr, run
+    assert listing_requests(emulator) == []

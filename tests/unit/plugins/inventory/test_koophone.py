@@ -145,8 +145,15 @@ def test_expression_entries_need_text_and_a_compiler(spec, fragment):
 
 def test_no_filters_means_no_predicate_to_call():
     assert (
-        fleet.compile_selection({"regions": ("region", None), "name_patterns": ("instance_name", [])}, [], None) is None
+        fleet.compile_selection({"regions": ("region", None), "name_patterns": ("instance_name", None)}, [], None)
+        is None
     )
+
+
+def test_an_empty_list_of_values_is_refused_not_ignored():
+    # running_status: [] would otherwise select every phone, which is not what anyone writes it for.
+    with pytest.raises(InvalidOption, match="running_status.*empty list"):
+        fleet.compile_selection({"running_status": ("running_status", [])}, [], None)
 
 
 # -------------------------------------------------------------------- variables and groups
@@ -410,7 +417,9 @@ def test_a_read_that_fails_half_way_adds_nothing(make_plugin):
     assert set(inventory.groups) == {"all", "ungrouped"}
 
 
-def test_a_phone_named_localhost_or_known_from_another_source_takes_the_ordinary_path(make_plugin, tmp_path):
+def test_a_phone_named_localhost_never_becomes_the_controller_and_a_known_host_takes_the_ordinary_path(
+    make_plugin, tmp_path
+):
     static, source = tmp_path / "static.ini", tmp_path / "fleet.koophone.yml"
     static.write_text("kp-00002\n")
     source.write_text("plugin: koophone.cloud.koophone\n")
@@ -421,15 +430,27 @@ def test_a_phone_named_localhost_or_known_from_another_source_takes_the_ordinary
     inventory.current_source = str(source)
     plugin = make_plugin([phone(1, instance_name="localhost"), phone(2), phone(3)])
     plugin.parse(inventory, DataLoader(), str(source))
-    assert inventory.localhost is inventory.get_host("localhost")
+    # Named by its id instead, with a warning: a phone called localhost would take over hosts: localhost.
+    assert "localhost" not in inventory.hosts and inventory.localhost is None
+    assert inventory.get_host("id00001").vars["koophone_instance_name"] == "localhost"
     known = inventory.get_host("kp-00002")
     assert known.vars["site"] == "lab" and known.vars["koophone_instance_id"] == "id00002"
     assert known.vars["inventory_file"] == str(static)  # the first source it came from
     # A host built by the plugin carries what add_host gave the localhost phone.
     for name in ("inventory_file", "inventory_dir"):
-        assert inventory.get_host("kp-00003").vars[name] == inventory.get_host("localhost").vars[name]
+        assert inventory.get_host("kp-00003").vars[name] == inventory.get_host("id00001").vars[name]
     assert inventory.get_host("kp-00003").vars["inventory_dir"] == str(tmp_path)
-    assert {host.name for host in inventory.groups["koophone"].get_hosts()} == {"localhost", "kp-00002", "kp-00003"}
+    assert {host.name for host in inventory.groups["koophone"].get_hosts()} == {"id00001", "kp-00002", "kp-00003"}
+
+
+@pytest.mark.parametrize("name", ["all", "ungrouped", "localhost", "127.0.0.1", "evil\x1b[31mred", "two\nlines"])
+def test_reserved_and_invalid_names_give_the_phone_its_id_with_a_warning(make_plugin, name, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(plugin_module.display, "warning", warnings.append)
+    inventory = parse(make_plugin([phone(1, instance_name=name), phone(2)]))
+    assert sorted(inventory.hosts) == ["id00001", "kp-00002"]
+    assert len(warnings) == 1 and "id00001" in warnings[0]
+    assert "\x1b" not in warnings[0]  # an ANSI escape is shown escaped, never sent to the terminal
 
 
 def test_compose_entries_do_not_see_each_other(make_plugin):
