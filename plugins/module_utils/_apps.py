@@ -48,8 +48,6 @@ MAX_SIZE_MB = 2048  # 62015: "exceeds the limit of 2G"
 BIZ_TYPE = "apk"  # the only package type the service installs
 CONTENT_TYPE = "application/octet-stream"  # the only transfer the service offers (OBS download)
 
-# A read command (pm list packages, dumpsys) whose answer was lost is simply sent again.
-READ_ATTEMPTS = 3
 # An uninstall chunk is sent at most this often (first send + re-sends after re-reads that still
 # find the package). Installs are never re-sent after a lost answer (see the module docstring).
 WRITE_ATTEMPTS = 3
@@ -178,22 +176,22 @@ def run_command(client, ids, command, repeat_lost=False):
     """Run ``command`` on ``ids`` (one sync-command per 100); return ({id: CmdResult}, {id: failure}, lost_ids).
 
     ``lost_ids`` are the instances of chunks whose answer was lost: whether the command ran there is
-    unknown. With ``repeat_lost`` (read-only commands) such chunks are simply sent again.
+    unknown. With ``repeat_lost`` (read-only commands) the client may send such chunks again itself,
+    like any read, and what is still lost after its retries is a failure.
     """
     results, failures = {}, {}
-    pending = list(ids)
-    for _attempt in range(READ_ATTEMPTS if repeat_lost else 1):
-        chunks = client.call_batched(
-            "SyncInvokeInstance", pending, lambda chunk: {"command": command, "instance_ids": chunk}
-        )
-        pending = [i for chunk in chunks for i in _sort_results(chunk, command, results, failures)]
-        if not pending:
-            break
+    chunks = client.call_batched(
+        "SyncInvokeInstance",
+        list(ids),
+        lambda chunk: {"command": command, "instance_ids": chunk},
+        repeatable=True if repeat_lost else None,
+    )
+    lost = [i for chunk in chunks for i in _sort_results(chunk, command, results, failures)]
     if repeat_lost:
-        for instance_id in pending:
+        for instance_id in lost:
             failures[instance_id] = failure(None, None, "the answer to sync-command %r was lost" % command)
-        pending = []
-    return results, failures, pending
+        lost = []
+    return results, failures, lost
 
 
 def _sort_results(chunk, command, results, failures):

@@ -121,8 +121,12 @@ class KooPhoneClient:
 
     # ---------------------------------------------------------------- single calls
 
-    def call(self, operation_name, path_params=None, query=None, body=None):
-        """Call one operation and return its JSON answer; raise KooPhoneError unless error_code is "0"."""
+    def call(self, operation_name, path_params=None, query=None, body=None, repeatable=None):
+        """Call one operation and return its JSON answer; raise KooPhoneError unless error_code is "0".
+
+        ``repeatable=True`` marks this one request as safe to send again whatever the operation: a
+        command that only reads (``pm list packages``) may be retried after a lost answer.
+        """
         op = operations.get(operation_name)
         path = op.path.format(**dict((k, quote("%s" % v, safe="")) for k, v in (path_params or {}).items()))
         request_id = uuid.uuid4().hex
@@ -141,7 +145,7 @@ class KooPhoneClient:
             query,
             headers,
             payload,
-            repeatable=op.repeatable,
+            repeatable=op.repeatable if repeatable is None else repeatable,
             request_id=request_id,
         )
         response = self._send(request)
@@ -269,7 +273,7 @@ class KooPhoneClient:
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(items))) as pool:
             return list(pool.map(guarded, items))
 
-    def call_batched(self, operation_name, ids, make_body, chunk_size=None):
+    def call_batched(self, operation_name, ids, make_body, chunk_size=None, repeatable=None):
         """Split ``ids`` by the operation's limit and call it once per chunk, concurrently.
 
         Returns a list of ChunkResult in id order. A chunk refused with KOOPHONE.API.1001 because
@@ -279,13 +283,15 @@ class KooPhoneClient:
         op = operations.get(operation_name)
         size = chunk_size or op.chunk_size or len(ids) or 1
         chunks = [list(ids[start : start + size]) for start in range(0, len(ids), size)]
-        outcomes = self.map_concurrently(lambda chunk: self.call(operation_name, body=make_body(chunk)), chunks)
+        outcomes = self.map_concurrently(
+            lambda chunk: self.call(operation_name, body=make_body(chunk), repeatable=repeatable), chunks
+        )
         results = [ChunkResult(chunk, answer, error) for chunk, (answer, error) in zip(chunks, outcomes)]
         if op.ids_field and any(_refused_for_foreign_ids(result) for result in results):
-            results = self._without_foreign_ids(operation_name, results, make_body)
+            results = self._without_foreign_ids(operation_name, results, make_body, repeatable)
         return results
 
-    def _without_foreign_ids(self, operation_name, results, make_body):
+    def _without_foreign_ids(self, operation_name, results, make_body, repeatable=None):
         refused = [i for result in results if _refused_for_foreign_ids(result) for i in result.ids]
         try:
             owned = self.read_instances(refused)
@@ -300,7 +306,9 @@ class KooPhoneClient:
                 continue
             split.append(ChunkResult(foreign, None, _name_foreign(result.error, foreign)))
             try:
-                split.append(ChunkResult(rest, self.call(operation_name, body=make_body(rest)), None))
+                split.append(
+                    ChunkResult(rest, self.call(operation_name, body=make_body(rest), repeatable=repeatable), None)
+                )
             except KooPhoneError as error:
                 split.append(ChunkResult(rest, None, error))
         return split
