@@ -10,8 +10,9 @@
 - otherwise calls the operation in chunks (the client splits, runs them concurrently, and sends
   a chunk refused for a foreign id once more without it);
 - a chunk whose answer was lost is never simply sent again: with ``reread``/``still_needed`` its
-  ids are read again and only those still needing the change are sent, once; without them (the
-  operation is not repeatable, or its effect is not visible) they are *maybe changed*;
+  ids are read again and only those still needing the change are sent again (and so on, at most
+  MAX_RESENDS times, as long as answers keep getting lost); without them (the operation is not
+  repeatable, or its effect is not visible) they are *maybe changed*;
 - records what was done into the module's result as soon as each answer arrives
   (``changed``, ``changed_instance_ids``, ``maybe_changed_instance_ids``, ``task_ids``), so a
   failure in a later step still reports a paid order or a reboot.
@@ -72,24 +73,36 @@ class Outcome:
         return self
 
 
-def apply_batched(client, operation_name, ids, make_body, reread=None, still_needed=None):
-    """Call a batch operation over ``ids`` in chunks; return an Outcome (see the module docstring)."""
+# A chunk whose answer was lost is re-read and what still needs the change is sent again, at most
+# this many times: each re-send can be lost too (a 5xx after a 5xx), and a change the listing shows
+# is safe to send once more to what the listing proves unchanged.
+MAX_RESENDS = 4
+
+
+def apply_batched(client, operation_name, ids, make_body, reread=None, still_needed=None, settle=None):
+    """Call a batch operation over ``ids`` in chunks; return an Outcome (see the module docstring).
+
+    ``settle(ids)``, for a change that may take a while to show in the listing, waits for it before
+    the re-read; it is called for chunks whose answer was lost in the network, not for those the
+    service answered with an error (5xx), which are re-read at once.
+    """
     outcome = Outcome()
     unsure = outcome.add(client.call_batched(operation_name, ids, make_body))
-    if unsure and reread is not None:
+    for _round in range(MAX_RESENDS if reread is not None else 0):
+        if not unsure:
+            break
         unsure_ids = [i for failure in unsure for i in failure.ids]
         try:
+            silent = [i for failure in unsure if failure.error.status is None for i in failure.ids]
+            if settle is not None and silent:
+                settle(silent)
             current = reread(unsure_ids)
         except KooPhoneError:
-            # Nothing proves what the lost chunks did: report them as such, send nothing more.
-            outcome.lost(unsure)
-            return outcome.in_order(ids)
+            break  # nothing proves what the lost chunks did: report them as such, send nothing more
         remaining = [i for i in unsure_ids if still_needed(current.get(i))]
         outcome.done.extend(i for i in unsure_ids if i not in set(remaining))
-        if remaining:
-            outcome.lost(outcome.add(client.call_batched(operation_name, remaining, make_body)))
-    else:
-        outcome.lost(unsure)
+        unsure = outcome.add(client.call_batched(operation_name, remaining, make_body)) if remaining else []
+    outcome.lost(unsure)
     return outcome.in_order(ids)
 
 
@@ -108,13 +121,13 @@ class Changes:
         self.result["changed"] = bool(self.result["changed"] or ids)
         self.result["changed_instance_ids"] = validation.unique(self.result["changed_instance_ids"] + list(ids))
 
-    def apply(self, operation_name, ids, make_body, reread=None, still_needed=None):
+    def apply(self, operation_name, ids, make_body, reread=None, still_needed=None, settle=None):
         """Make the change on ``ids`` (nothing is sent in check mode); return the Outcome."""
         if self.kp.check_mode:
             outcome = Outcome()
             outcome.done = list(ids)
         else:
-            outcome = apply_batched(self.kp.client, operation_name, ids, make_body, reread, still_needed)
+            outcome = apply_batched(self.kp.client, operation_name, ids, make_body, reread, still_needed, settle)
         self.record(outcome)
         return outcome
 

@@ -395,10 +395,13 @@ class KooPhoneClient:
     # ---------------------------------------------------------------- waiting
 
     @staticmethod
-    def poll(read, is_done, wait_timeout, interval=1.0, max_interval=5.0):
-        """Call ``read()`` until ``is_done(value)`` or ``wait_timeout`` seconds pass.
+    def poll(read, is_done, wait_timeout, interval=1.0, max_interval=5.0, schedule=None):
+        """Call ``read()`` until ``is_done(value)`` or ``wait_timeout`` seconds pass; return (done, last_value).
 
-        Returns (done, last_value). The interval grows gently so long waits cost few requests.
+        The collection's one polling loop. With a ``schedule`` (_tasks.PollSchedule: it starts
+        short, backs off while nothing changes and holds the pace while things finish), the wait
+        after each read is ``schedule.next_delay(value)``; without one it starts at ``interval``
+        and grows x1.5 up to ``max_interval``, so long waits cost few requests.
         """
         deadline = time.time() + wait_timeout
         while True:
@@ -408,8 +411,11 @@ class KooPhoneClient:
             remaining = deadline - time.time()
             if remaining <= 0:
                 return False, value
-            time.sleep(min(interval, remaining))
-            interval = min(max_interval, interval * 1.5)
+            if schedule is not None:
+                delay = schedule.next_delay(value)
+            else:
+                delay, interval = interval, min(max_interval, interval * 1.5)
+            time.sleep(min(max(0.0, delay), remaining))
 
 
 class _PagedListing:
@@ -684,7 +690,10 @@ def _transient(exc):
     """Worth another try: the network, not the request (a malformed URL or header stays malformed)."""
     if isinstance(exc, requests.exceptions.SSLError):
         return False  # a certificate that fails verification fails again
-    return isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout))
+    return isinstance(
+        exc,
+        (requests.exceptions.ConnectionError, requests.exceptions.Timeout, requests.exceptions.ChunkedEncodingError),
+    )
 
 
 def _describe_connection_error(exc):

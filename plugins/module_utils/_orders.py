@@ -54,19 +54,21 @@ class UnpaidOrders:
                         % self.record.path
                     )
                 orders = [order for order in data.get("orders") or [] if isinstance(order, dict)]
-                listed = set(listed_ids)
-                paid = [
-                    o for o in orders if self._mine(o) and o.get("instance_ids") and set(o["instance_ids"]) <= listed
-                ]
+                paid = [o for o in orders if self._mine(o) and _paid(o, listed_ids)]
                 if paid and prune:
                     self.record.save({"orders": [o for o in orders if o not in paid]})
                 return [o for o in orders if self._mine(o) and o not in paid]
         except RecordError as error:
             raise KooPhoneError("Not buying: the unpaid-order record cannot be used: %s" % error) from None
 
-    def add(self, order_id, count, instance_ids, answered=True):
-        """Record an order just placed (or one whose answer was lost: ``answered=False``)."""
+    def add(self, order_id, count, instance_ids, listed_before, answered=True):
+        """Record an order just placed (or one whose answer was lost: ``answered=False``).
+
+        ``listed_before``: how many instances of the prefix were listed when it was placed, so that an
+        order whose instance ids are unknown (a lost answer) counts as paid once that many more show.
+        """
         entry = {
+            "listed_before": listed_before,
             "endpoint": self.endpoint,
             "name_prefix": self.prefix,
             "order_id": order_id,
@@ -85,6 +87,16 @@ class UnpaidOrders:
                 error,
             )
         return None
+
+
+def _paid(order, listed_ids):
+    """All of the order's instances are listed: by id when the answer named them, else by count."""
+    if order.get("instance_ids"):
+        return set(order["instance_ids"]) <= set(listed_ids)
+    try:
+        return len(listed_ids) >= int(order.get("listed_before")) + int(order.get("count"))
+    except (TypeError, ValueError):
+        return False  # a record without the numbers proves nothing
 
 
 def describe(orders):

@@ -660,7 +660,7 @@ def create_shortfall(kp, body, have, unpaid):
                 return error
             result["changed"] = True  # the order may have been placed (and paid)
             if unpaid is not None:
-                unpaid.add(None, size, [], answered=False)
+                unpaid.add(None, size, [], listed_before=have, answered=False)
             try:
                 seen = settle(client, prefix, have + size, settle_time(kp))
             except KooPhoneError as read_error:
@@ -676,7 +676,7 @@ def create_shortfall(kp, body, have, unpaid):
         result["changed_instance_ids"].extend(created)
         result["changed"] = True  # error_code "0": the order is placed
         if unpaid is not None:
-            problem = unpaid.add(order, size, created)
+            problem = unpaid.add(order, size, created, listed_before=have)
             if problem:
                 kp.module.warn(problem)
         have += size  # the order's size, not the listing: unpaid orders may not be listed yet
@@ -733,7 +733,8 @@ def ensure_absent(kp):
         ids,
         lambda chunk: {"instanceIdList": chunk},
         # A deletion may take a while to show: after a lost answer, give it time before sending again.
-        reread=lambda lost: settled_reread(kp, targets, lost, kpi.is_gone),
+        reread=targets.read_ids,
+        settle=settler(kp, targets, kpi.is_gone),
         still_needed=lambda item: item is not None,
     )
     changes.fail_on(outcome, "Deleting", len(ids))
@@ -744,10 +745,9 @@ def ensure_absent(kp):
     return kp.result
 
 
-def settled_reread(kp, targets, ids, done):
-    """After a lost answer: re-read ``ids`` until ``done(item)`` for each or the settle time passes."""
-    tasks.wait_for_state(kp.client, ids, targets.pending(done), settle_time(kp))
-    return targets.read_ids(ids)
+def settler(kp, targets, done):
+    """After a lost answer: wait until the listing shows ``done(item)`` for each id, or the settle time passes."""
+    return lambda ids: tasks.wait_for_state(kp.client, ids, targets.pending(done), settle_time(kp))
 
 
 def listing_names(items):
@@ -849,7 +849,8 @@ def unassign(kp, changes, targets, items):
         list(users),
         lambda chunk: {"user_instances": [{"user_id": users[i], "instance_id": i} for i in chunk]},
         # An unassign may take a while to show: after a lost answer, give it time before sending again.
-        reread=lambda lost: settled_reread(kp, targets, lost, kpi.is_unassigned),
+        reread=targets.read_ids,
+        settle=settler(kp, targets, kpi.is_unassigned),
         still_needed=lambda item: item is not None and kpi.is_assigned_to(item, users[item["instance_id"]]),
     )
     changes.fail_on(outcome, "Unassigning", len(users))

@@ -1,4 +1,5 @@
-"""A KooPhoneModule around a fake client and a fake AnsibleModule, for the modules' run functions.
+"""A KooPhoneModule around a fake client and a fake AnsibleModule, for the modules' run functions
+(tests get it as conftest's ``make_kp`` fixture).
 
 Its ``fail``/``exit`` are KooPhoneModule's own, so the tests see what a module really returns
 (what was done so far, results hidden under no_log); only AnsibleModule and the client are fake.

@@ -1,12 +1,13 @@
 """KooPhoneModule: the common options, run/fail/exit (what every module returns when a later step fails, and
 under no_log), and the tuning limits checked before any client exists."""
 
-import fake_kp
 import pytest
 
 from ansible_collections.koophone.cloud.plugins.module_utils import _module as module_base
 from ansible_collections.koophone.cloud.plugins.module_utils import _options as options
 from ansible_collections.koophone.cloud.plugins.module_utils._errors import KooPhoneError
+
+from . import fake_kp
 
 
 def failing_after_a_change(kp):

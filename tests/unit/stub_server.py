@@ -1,4 +1,10 @@
-"""A scripted HTTP server for client unit tests: each request takes the next scripted answer."""
+"""A scripted HTTP server for the client's HTTP handling (the ``stub`` fixture of conftest.py).
+
+Each request takes the next answer of ``script`` (then ``default``): ``(status, headers, payload)``,
+a callable given the recorded request that returns one, ``DROP`` (the connection is cut without
+an answer) or ``CUT`` (it is cut halfway through the answer's body). Every request is recorded in
+``requests`` (method, path, query, headers, body).
+"""
 
 import json
 import threading
@@ -6,9 +12,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 DROP = "drop"
+CUT = "cut"  # the answer's headers and half its body are sent, then the connection is cut
 
 
 class StubServer:
+    DROP = DROP
+    CUT = CUT
+
     def __init__(self):
         self.script = []
         self.default = (200, {}, {"error_code": "0", "error_msg": "ok", "data": {}})
@@ -40,6 +50,16 @@ class StubServer:
                 if callable(answer):
                     answer = answer(stub.requests[-1])
                 if answer == DROP:
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                if answer == CUT:
+                    data = json.dumps(stub.default[2]).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return
