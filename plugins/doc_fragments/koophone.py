@@ -128,6 +128,8 @@ notes:
     O(project_id))."
   - "Every request carries a fresh C(x-request-id); error messages include it, with the operation, HTTP status,
     C(error_code) and C(error_msg)."
+  - "Instance and user ids are checked before any request: at most 32 characters, and no whitespace, control characters,
+    C(/), C(?), C(#), C(%) or backslash (an id travels in URL paths), nor only dots."
 requirements:
   - requests
 """

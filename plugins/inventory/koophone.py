@@ -7,8 +7,8 @@ short_description: KooPhone cloud phones as Ansible hosts
 version_added: 0.1.0
 description:
   - Reads every KooPhone cloud phone of the tenant from the batch-query API (C(GET /v1/instances/batch-query))
-    and adds one host per phone, with its batch-query fields as C(koophone_*) host variables and groups by region,
-    SKU, running status and assignment.
+    and adds one host per phone, with C(koophone_*) host variables from its batch-query fields (the few plays use by
+    default, every field with O(hostvars=full)) and groups by region, SKU, running status and assignment.
   - Page 1 is read first, then the remaining pages concurrently (at most O(concurrency) at a time), through the
     same HTTP client, retries and credentials as the C(koophone.cloud) modules. Paging fields are accepted inside
     C(data) or at the top level of the answer.
@@ -143,6 +143,32 @@ options:
     default:
       ansible_connection: local
       ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  hostvars:
+    description:
+      - Which batch-query fields each host gets as C(koophone_*) host variables. Entries add up.
+      - V(lean) (the default) is what plays use, 8 variables - C(koophone_instance_id) (what every module's
+        C(instance_ids) takes), C(koophone_instance_name), C(koophone_region), C(koophone_running_status) and
+        C(koophone_running_status_name), C(koophone_assign_status) and C(koophone_assign_status_name),
+        C(koophone_assign_user).
+      - V(full) is every field batch-query returns (a field the API adds later too) with a readable C(_name) beside
+        each status number, about 29 variables; what the plugin set before this option existed.
+      - Any other entry names one variable, a batch-query field (V(billing_mode), V(koophone_frozen_status)) or a
+        status name (V(frozen_status_name)), for example V([lean, billing_mode, frozen_status_name]). V([]) sets
+        C(koophone_instance_id) only.
+      - The cost is ansible-core's, on every run, for every host and every variable, the plugin's share being small.
+        ansible-core merges, copies and (for C(ansible-inventory --list)) prints each host's variables, and more
+        variables also make every play that loads the inventory start more slowly. For scale, on a 2-core machine at
+        10,000 phones, C(ansible-inventory --list) takes about twice as long with V(full) as with V(lean); the
+        collection's C(docs/inventory.md) has the measured figures.
+      - Only what is set as host variables changes. The templates of O(compose), O(groups), O(keyed_groups) and
+        O(hostnames), and the Jinja entries of O(include_filters) and O(exclude_filters), always see every field
+        and status name, whatever this option says; a O(compose) entry sets its result as usual.
+    type: list
+    elements: str
+    default: [lean]
+    version_added: 0.1.0
+    env:
+      - name: KOOPHONE_INVENTORY_HOSTVARS
   fast_path:
     description:
       - How the phones go into the inventory. Either way gives the same hosts, groups and variables; only the
@@ -163,7 +189,8 @@ extends_documentation_fragment:
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
 notes:
-  - The O(compose), O(groups) and O(keyed_groups) templates see the phone's C(koophone_*) variables.
+  - The O(compose), O(groups) and O(keyed_groups) templates see every one of the phone's C(koophone_*) variables,
+    including those O(hostvars) does not set.
   - With O(cache=true) the raw batch-query items are cached, not the hosts, so changing O(compose), O(groups),
     O(keyed_groups), O(hostnames), the client-side filters or O(default_groups) needs no refresh. Changing the
     endpoint, the credentials (project, user, access key, or the token itself, of which only a SHA-256 digest is
@@ -196,6 +223,16 @@ compose:
   phone_label: koophone_instance_name ~ ' (' ~ koophone_region ~ ')'
 groups:
   frozen: koophone_frozen_status == 1
+
+---
+# full.koophone.yml: every batch-query field as a host variable (slower at thousands of phones)
+plugin: koophone.cloud.koophone
+hostvars: full
+
+---
+# lean-plus.koophone.yml: the lean variables, and the billing mode and frozen state too
+plugin: koophone.cloud.koophone
+hostvars: [lean, billing_mode, frozen_status, frozen_status_name]
 
 ---
 # games.koophone.yml: phones named game-*, except those of test users and frozen ones, cached for an hour
@@ -232,9 +269,8 @@ import json
 import time
 import zlib
 
-import jinja2
 from ansible import constants as C  # noqa: N812  (the name ansible-core itself uses)
-from ansible.errors import AnsibleError, AnsibleParserError
+from ansible.errors import AnsibleError, AnsibleParserError, AnsibleTemplateSyntaxError
 from ansible.inventory.data import InventoryData
 from ansible.inventory.host import Host
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
@@ -279,7 +315,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         started = time.perf_counter()
         phones = _Phones(self)
         try:
-            phones.selection = self._check_options(phones.evaluate)
+            phones.selection = self._check_options(phones.evaluate, phones.check_expression)
+            phones.choose_hostvars(self._hostvar_fields)
             phones.direct = self._use_fast_path()
             # Pages are prepared as they arrive; nothing touches the inventory until every page is in,
             # so a read that fails half-way leaves no half-built inventory behind.
@@ -319,7 +356,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             ]
             raise AnsibleParserError("%s: unknown option(s) in %s: %s" % (self.NAME, path, ", ".join(hints)))
 
-    def _check_options(self, evaluate):
+    def _check_options(self, evaluate, check_expression):
         """Check every limit before any request; return the client-side selection predicate (None: keep all).
 
         ``evaluate(option, expression, item)`` decides the Jinja entries of include/exclude_filters.
@@ -336,6 +373,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if start and end and end < start:  # the fixed-width format sorts like the times it spells
             raise InvalidOption("query_end_time", "is earlier than query_start_time")
         fleet.check_hostnames("hostnames", self.get_option("hostnames"))
+        self._hostvar_fields = fleet.hostvar_fields("hostvars", self.get_option("hostvars"))
         if not isinstance(self.get_option("connection_vars"), dict):
             raise InvalidOption("connection_vars", "must be a dictionary of variable: value")
         return fleet.compile_selection(
@@ -347,7 +385,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             },
             self.get_option("include_filters"),
             self.get_option("exclude_filters"),
-            lambda option, expression: _checked_expression(option, expression, evaluate),
+            lambda option, expression: _checked_expression(option, expression, evaluate, check_expression),
         )
 
     def _server_query(self):
@@ -409,7 +447,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _attach(self, phones):
         """Add the prepared phones to the inventory, with their groups and constructed vars; return how many."""
-        names, instance_ids, prepared, default_groups = phones.in_page_order()
+        names, instance_ids, prepared, default_groups, items = phones.in_page_order()
         hostnames = self._final_hostnames(names, instance_ids)
         inventory = self.inventory
         all_phones = inventory.add_group(fleet.ALL_PHONES_GROUP)
@@ -423,9 +461,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         strict = self.get_option("strict")
         compose, groups, keyed = (self.get_option(name) for name in ("compose", "groups", "keyed_groups"))
         if compose or groups or keyed:
-            for host in added:
+            every_field = phones.build_vars if phones.lean else None
+            for host, item in zip(added, items):
                 # A copy, as Constructable expects: compose entries must not see each other's results.
-                variables = dict(host.vars)
+                # The templates see every field, also those the hostvars option leaves unset.
+                if every_field is None:
+                    variables = dict(host.vars)
+                else:
+                    variables = every_field(item)
+                    variables.update(host.vars)
                 self._set_composite_vars(compose, variables, host.name, strict=strict)
                 self._add_host_to_composed_groups(groups, variables, host.name, strict=strict)
                 self._add_host_to_keyed_groups(keyed, variables, host.name, strict=strict)
@@ -520,12 +564,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return renamed
 
 
-def _checked_expression(option, expression, evaluate):
-    """A predicate for one conditional of include/exclude_filters, its syntax checked before any request."""
-    try:
-        jinja2.Environment().parse("{{ (%s) }}" % expression)  # noqa: S701 - parsed, never rendered
-    except jinja2.TemplateSyntaxError as error:
-        raise InvalidOption(option, "entry %r is not a valid Jinja expression: %s" % (expression, error)) from None
+def _checked_expression(option, expression, evaluate, check_expression):
+    """A predicate for one conditional of include/exclude_filters, checked before any request."""
+    check_expression(option, expression)
     return lambda item: evaluate(option, expression, item)
 
 
@@ -549,16 +590,26 @@ class _Phones:
         self.groups_of = fleet.DefaultGroups(plugin.get_option("default_groups"), plugin.get_option("group_prefix"))
         source = plugin.inventory.current_source
         # Every host also gets what InventoryData.add_host would set: the inventory source it came from.
-        self.build_vars = fleet.HostVarsBuilder(zip(SOURCE_VARS, (source, basedir(source) if source else None)))
+        self.source_vars = dict(zip(SOURCE_VARS, (source, basedir(source) if source else None)))
+        # Every field, for the templates (hostnames, Jinja filters, compose and friends); the host
+        # variables themselves come from host_vars, which the hostvars option may make leaner.
+        self.build_vars = fleet.HostVarsBuilder(self.source_vars)
+        self.host_vars = self.build_vars
+        self.lean = False
         self.pages = {}
         self.expression_failures = {}
         self.renamed = []  # (instance id, why its preferred name could not be a host name)
 
+    def choose_hostvars(self, fields):
+        """Set only these fields as host variables (fleet.hostvar_fields; None: every field)."""
+        self.lean = fields is not None
+        self.host_vars = fleet.HostVarsBuilder(self.source_vars, fields) if self.lean else self.build_vars
+
     def prepare(self, page_no, items):
         """Prepare one page's phones (10,000 phones pass through here: no work that could be hoisted)."""
-        selection, build_vars, preferred_name, groups_of, direct = (
+        selection, host_vars, preferred_name, groups_of, direct = (
             self.selection,
-            self.build_vars,
+            self.host_vars,
             self.preferred_name,
             self.groups_of,
             self.direct,
@@ -570,17 +621,17 @@ class _Phones:
             name, problem = preferred_name(item)
             if problem is not None:
                 self.renamed.append((item["instance_id"], problem))
-            entry = build_vars(item)
+            entry = host_vars(item)
             if direct:
                 host = Host(name)
                 host.vars = entry
                 entry = host
-            prepared.append((name, item["instance_id"], entry, groups_of(item)))
+            prepared.append((name, item["instance_id"], entry, groups_of(item), item))
 
     def in_page_order(self):
-        """(preferred names, instance ids, variables or Hosts, default group names), four lists in page order."""
+        """(preferred names, instance ids, variables or Hosts, default group names, items), five lists in page order."""
         phones = [phone for page_no in sorted(self.pages) for phone in self.pages[page_no]]
-        return tuple(list(column) for column in zip(*phones)) if phones else ([], [], [], [])
+        return tuple(list(column) for column in zip(*phones)) if phones else ([], [], [], [], [])
 
     def render_hostname(self, template, item):
         self.templar.available_variables = self.build_vars(item)
@@ -593,6 +644,18 @@ class _Phones:
                     % (self.plugin.NAME, template, item["instance_id"], error)
                 ) from None
             return None
+
+    def check_expression(self, option, expression):
+        """Refuse, before the fleet is read, a conditional that cannot work for any phone: bad syntax, an
+        unknown filter or test. It is tried once on a phone whose every field is empty; what depends
+        on the values (an undefined variable, a type error) is left to each phone."""
+        self.templar.available_variables = self.build_vars(dict.fromkeys(fleet.FIELDS))
+        try:
+            self.templar.evaluate_conditional(expression)
+        except AnsibleTemplateSyntaxError as error:
+            raise InvalidOption(option, "entry %r is not a valid Jinja expression: %s" % (expression, error)) from None
+        except Exception:  # noqa: S110  # pylint: disable=broad-except  # value-dependent: judged per phone
+            pass
 
     def evaluate(self, option, expression, item):
         """A Jinja conditional from include/exclude_filters, for one phone.

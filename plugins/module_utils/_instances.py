@@ -57,6 +57,9 @@ def validate(params):
     validation.check_ids("instance_ids", params["instance_ids"])
     if state == "present" and params["instance_ids"] is not None:
         raise InvalidOption("instance_ids", "is not used with state=present; name new instances with name_prefix")
+    if params["instance_ids"] == []:
+        # An empty list is almost always a selection that went wrong upstream: say so, do not guess.
+        raise InvalidOption("instance_ids", "is empty; it must name at least one instance")
     prefix = params["name_prefix"]
     if prefix is not None and not prefix.strip():
         raise InvalidOption("name_prefix", "must not be empty")

@@ -15,6 +15,7 @@ from ansible_collections.koophone.cloud.plugins.module_utils._errors import Inva
 
 MAX_ID_LENGTH = 32
 MAX_COMMAND_BYTES = 1024
+FORBIDDEN_IN_ID = re.compile(r"[\s\x00-\x1f\x7f/?#%\\]")
 QUERY_TIME_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 # The characters the reference allows in a command (§4.1.1: letters, digits and _ . / : -), plus the
 # space its own examples use. Commands the collection composes itself stay within them; a user's
@@ -23,7 +24,12 @@ PORTABLE_COMMAND = re.compile(r"^[A-Za-z0-9 _./:-]+$")
 
 
 def check_ids(option, ids, max_length=MAX_ID_LENGTH):
-    """Instance (or user) ids: non-empty strings of at most ``max_length`` characters."""
+    """Instance (or user) ids: non-empty strings of at most ``max_length`` characters.
+
+    The reference gives ids no character set, but an id travels in URL paths
+    (``/v1/instances/{instance_id}/auth``) and in messages: whitespace, control characters and the
+    characters that change a URL's meaning (``/ ? # % \``) are refused, so no id can leave its path.
+    """
     for value in ids or []:
         text = "%s" % (value,)
         if not text.strip():
@@ -31,6 +37,12 @@ def check_ids(option, ids, max_length=MAX_ID_LENGTH):
         if len(text) > max_length:
             raise InvalidOption(
                 option, "id %r is %d characters long; the API allows at most %d" % (text, len(text), max_length)
+            )
+        if FORBIDDEN_IN_ID.search(text) or not text.strip("."):
+            raise InvalidOption(
+                option,
+                "id %r contains a character an id cannot hold (whitespace, control characters, / ? # %% or \\, or only dots)"
+                % (text,),
             )
     return ids
 

@@ -55,7 +55,8 @@ options:
     default: present
   instance_ids:
     description:
-      - The instances to act on, for every O(state) except V(present). Each id is at most 32 characters.
+      - The instances to act on, for every O(state) except V(present). Each id is at most 32 characters, without
+        whitespace, control characters, C(/ ? # %) or C(\\). An empty list is refused.
       - Mutually exclusive with O(name_prefix).
       - For states other than V(absent), an id that does not exist fails the task before any change is made.
     type: list
