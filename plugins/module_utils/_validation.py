@@ -28,7 +28,7 @@ def check_ids(option, ids, max_length=MAX_ID_LENGTH):
 
     The reference gives ids no character set, but an id travels in URL paths
     (``/v1/instances/{instance_id}/auth``) and in messages: whitespace, control characters and the
-    characters that change a URL's meaning (``/ ? # % \``) are refused, so no id can leave its path.
+    characters that change a URL's meaning (``/ ? # %`` and the backslash) are refused, so no id can leave its path.
     """
     for value in ids or []:
         text = "%s" % (value,)

@@ -56,7 +56,7 @@ options:
   instance_ids:
     description:
       - The instances to act on, for every O(state) except V(present). Each id is at most 32 characters, without
-        whitespace, control characters, C(/ ? # %) or C(\\). An empty list is refused.
+        whitespace, control characters, C(/), C(?), C(#), C(%) or a backslash. An empty list is refused.
       - Mutually exclusive with O(name_prefix).
       - For states other than V(absent), an id that does not exist fails the task before any change is made.
     type: list
