@@ -41,8 +41,8 @@ def check_ids(option, ids, max_length=MAX_ID_LENGTH):
         if FORBIDDEN_IN_ID.search(text) or not text.strip("."):
             raise InvalidOption(
                 option,
-                "id %r contains a character an id cannot hold (whitespace, control characters, / ? # %% or \\, or only dots)"
-                % (text,),
+                "id %r contains a character an id cannot hold (whitespace, control characters, / ? # %% or a backslash)"
+                " or is only dots" % (text,),
             )
     return ids
 
