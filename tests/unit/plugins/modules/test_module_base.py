@@ -90,9 +90,10 @@ def test_a_diff_is_returned_only_when_asked_for(diff):
         return {"changed": True, "diff": {"before": {"count": 0}, "after": {"count": 3}}}
 
     kp = fake_kp.FakeKp(client=object(), params={}, module=fake_kp.FakeModule(diff=diff))
-    kp.module.exit_json = lambda **result: kp.module.__dict__.update(exited=result)
+    exited = {}
+    kp.module.exit_json = exited.update
     kp.run(with_a_diff)
-    assert ("diff" in kp.module.exited) is diff
+    assert ("diff" in exited) is diff
     kp.result["diff"] = {"before": {}, "after": {}}
     with pytest.raises(fake_kp.ModuleExit):
         kp.fail(msg="failed")
