@@ -149,6 +149,61 @@ def compile_selection(named, include_filters, exclude_filters, compile_expressio
 
 # -------------------------------------------------------------------- host variables
 
+# Which batch-query fields become host variables (the inventory option ``hostvars``). ansible-core's
+# own cost grows with the number of host variables, not with what the plugin does: it computes,
+# merges and prints every variable of every host on each run (10,000 static hosts take ~9 s to
+# --list with 29 variables each, ~2.9 s with one). So by default a host carries what plays use:
+# which phone it is (what every module's instance_ids takes), its name, where it is, whether it runs
+# and whose it is. The templates (compose, groups, keyed_groups, hostnames, Jinja filters) always see
+# every field, whatever is set.
+LEAN_HOSTVARS = (
+    "instance_id",
+    "instance_name",
+    "region",
+    "running_status",
+    "running_status_name",
+    "assign_status",
+    "assign_status_name",
+    "assign_user",
+)
+HOSTVARS_PRESETS = {"lean": LEAN_HOSTVARS}
+HOSTVARS_FULL = "full"
+# What an entry of ``hostvars`` may name: a field, or a status field's readable companion.
+HOSTVAR_FIELDS = FIELDS + tuple(field + "_name" for field in STATUS_FIELDS)
+
+
+def hostvar_fields(option, entries):
+    """The ``hostvars`` option -> None (every field, and any the API adds later) or the selected fields.
+
+    Entries are the presets V(lean) and V(full), field names (with or without the ``koophone_``
+    prefix) and status companions such as ``running_status_name``; they add up, so
+    ``[lean, billing_mode]`` is the lean set and one more. ``instance_id`` is always included:
+    every host has ``koophone_instance_id`` (``[]`` sets that one only).
+    """
+    if entries is None:
+        entries = ["lean"]
+    if isinstance(entries, str):
+        entries = [entries]
+    if not isinstance(entries, (list, tuple)):
+        raise InvalidOption(option, "must be lean, full or a list of field names, got %r" % (entries,))
+    selected = ["instance_id"]
+    for entry in entries:
+        text = ("%s" % (entry,)).strip() if isinstance(entry, str) else None
+        if text == HOSTVARS_FULL:
+            return None
+        if text in HOSTVARS_PRESETS:
+            selected.extend(HOSTVARS_PRESETS[text])
+            continue
+        field = text[len(HOSTVAR_PREFIX) :] if text and text.startswith(HOSTVAR_PREFIX) else text
+        if field not in HOSTVAR_FIELDS:
+            raise InvalidOption(
+                option,
+                "%r is neither lean, full nor a batch-query field; use lean, full or fields among %s"
+                % (entry, ", ".join(HOSTVAR_FIELDS)),
+            )
+        selected.append(field)
+    return tuple(dict.fromkeys(selected))
+
 
 def variable_name(field):
     """``koophone_<field>``; a field name that is not a valid variable name is made one."""
@@ -159,25 +214,36 @@ def variable_name(field):
 class HostVarsBuilder:
     """Builds each phone's ``koophone_*`` variables, plus ``extra`` variables every phone gets.
 
+    ``fields`` (from hostvar_fields) limits them to those fields and status names; None gives every
+    field the item has, including fields the API adds later, and every status name.
+
     It runs once per phone (twice with hostname templates or expression filters), so everything
     that repeats across phones is worked out once: the prefixed name of each field, and the
     readable status names of each combination of status values (a fleet has a handful).
     """
 
-    def __init__(self, extra=None):
+    def __init__(self, extra=None, fields=None):
         self._names = dict((field, variable_name(field)) for field in FIELDS)
-        self._status_fields = tuple(STATUS_FIELDS)
+        if fields is None:
+            self._selected = None
+            self._status_fields = tuple(STATUS_FIELDS)
+        else:
+            self._selected = tuple((field, variable_name(field)) for field in fields if field in FIELDS)
+            self._status_fields = tuple(field for field in STATUS_FIELDS if field + "_name" in fields)
         self._absent = (_ABSENT,) * len(self._status_fields)
         self._extra = dict(extra or {})
         self._readable_and_extra = {}
 
     def __call__(self, item):
-        names = self._names
-        try:
-            variables = {names[field]: value for field, value in item.items()}
-        except KeyError:  # a field the API added after this was written: keep it too
-            names.update((field, variable_name(field)) for field in item if field not in names)
-            variables = {names[field]: value for field, value in item.items()}
+        if self._selected is not None:
+            variables = {name: item[field] for field, name in self._selected if field in item}
+        else:
+            names = self._names
+            try:
+                variables = {names[field]: value for field, value in item.items()}
+            except KeyError:  # a field the API added after this was written: keep it too
+                names.update((field, variable_name(field)) for field in item if field not in names)
+                variables = {names[field]: value for field, value in item.items()}
         variables.update(self._readable(item))
         return variables
 

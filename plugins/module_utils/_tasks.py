@@ -31,13 +31,84 @@ FAILED = (3, -1)
 FINISHED = (SUCCEEDED,) + FAILED
 MAX_READ_FAILURES = 3
 
-# Jobs rarely finish at once: the first read waits FIRST_DELAY, then the interval grows by
-# GROWTH up to MAX_INTERVAL, so a short task is seen soon and a long one costs few requests
-# (one tasks/{task_id} per task per round, the tasks of a round read concurrently).
-FIRST_DELAY = 0.5
-INTERVAL = 0.5
-GROWTH = 1.5
+# When to read a task again (PollSchedule). How long jobs take is not promised anywhere: a getprop
+# answers in well under a second, an app install in minutes. So the schedule starts short and
+# learns from what the reads show:
+# - the first read comes FIRST_DELAY after the submission, so a quick job is seen at once;
+# - while nothing has finished, the interval grows with the time waited so far: (GROWTH - 1) x that
+#   time, from MIN_INTERVAL up to MAX_INTERVAL. So work that takes D seconds is seen at most 30% of D
+#   after it finished (at least MIN_INTERVAL, at most MAX_INTERVAL later), and a long wait costs few
+#   requests (a logarithmic number, then one per MAX_INTERVAL);
+# - once a read shows jobs finishing, the rest of a batch started together is expected soon after:
+#   the time waited counts again from that first completion, so the poller reads soon, then backs
+#   off again, and the last job is seen at most 30% of the spread of completion times after it ended;
+# - a read round never takes more than half the time: the wait after a round is at least as long as
+#   the round took. A round reads each unsettled task once, at most `concurrency` at a time, so the
+#   poller sends at most 1 / MIN_INTERVAL requests per second per task (10) and at most
+#   concurrency / (2 x round-trip time) in total (80 per second at the defaults and 50 ms), and far
+#   fewer once the interval has grown (one read per task per MAX_INTERVAL). A 429 makes the client
+#   wait for Retry-After within the round, which lengthens the round and so the wait after it.
+FIRST_DELAY = 0.2
+MIN_INTERVAL = 0.1
+GROWTH = 1.3
 MAX_INTERVAL = 5.0
+
+
+class PollSchedule:
+    """How long to wait after each read: adapts to how fast things finish (see FIRST_DELAY).
+
+    ``progress(value)`` turns what a read returned into a number that grows as work finishes (for
+    the task poller: finished jobs plus settled tasks). The schedule is pure arithmetic over
+    ``clock()`` (``time.time`` when none is given), so tests drive it with a fake clock.
+    """
+
+    def __init__(
+        self,
+        progress,
+        first_delay=FIRST_DELAY,
+        minimum=MIN_INTERVAL,
+        growth=GROWTH,
+        maximum=MAX_INTERVAL,
+        clock=None,
+    ):
+        self.progress = progress
+        self.first_delay = first_delay
+        self.minimum, self.growth, self.maximum = minimum, growth, maximum
+        self.clock = clock  # None: time.time, looked up at each call (tests replace the module's time)
+        self.started = None  # when the wait started (start())
+        self.read_started = None  # when the read that is ending now started
+        self.last = None  # progress at the last read
+        self.completions = []  # seconds after start() at which reads showed work finishing
+
+    def now(self):
+        return time.time() if self.clock is None else self.clock()
+
+    def start(self):
+        """The submission is done: return the wait before the first read."""
+        self.started = self.now()
+        self.read_started = self.started + self.first_delay
+        return self.first_delay
+
+    def next_delay(self, value):
+        """A read returned ``value`` (unfinished work remains): return the seconds to wait before the next."""
+        now = self.now()
+        if self.started is None:  # start() was not called: the first read came at once
+            self.start()
+            self.read_started = self.started
+        progress = self.progress(value)
+        age = now - self.started
+        if self.last is not None and progress > self.last:
+            self.completions.append(age)
+        self.last = progress
+        # The time waited counts from the first completion once there is one: the rest is expected
+        # soon after it. Backing off in proportion to that time means work is seen at most
+        # (GROWTH - 1) x its own duration (or its completions' spread) after it finished.
+        waited = age - self.completions[0] if self.completions else age
+        interval = min(self.maximum, max(self.minimum, (self.growth - 1) * waited))
+        # Never read more than half the time: a round that took long is followed by as long a pause.
+        delay = min(self.maximum, max(interval, now - self.read_started))
+        self.read_started = now + delay
+        return delay
 
 
 def job_status(job):
@@ -87,6 +158,15 @@ class TaskPoller:
     def unsettled(self):
         return [task for task in self.tasks.values() if not task.settled]
 
+    def progress(self, _unsettled=None):
+        """How far the tasks are: settled tasks plus finished jobs (grows as work finishes)."""
+        done = 0
+        for task in self.tasks.values():
+            if task.settled:
+                done += 1
+            done += sum(1 for job in task.jobs if job_status(job) in FINISHED)
+        return done
+
     def read_round(self):
         """Read every unsettled task once (concurrently); return those still unsettled."""
         pending = self.unsettled()
@@ -105,18 +185,25 @@ class TaskPoller:
                 task.read_failures += 1
         return self.unsettled()
 
-    def wait(self, timeout, first_delay=FIRST_DELAY):
+    def wait(self, timeout, first_delay=FIRST_DELAY, schedule=None):
         """Poll until every task is settled or ``timeout`` seconds pass; True when all settled.
 
-        With ``timeout`` <= 0 the tasks are read once.
+        With ``timeout`` <= 0 the tasks are read once. The reads follow a PollSchedule (see
+        FIRST_DELAY and what follows it), through the client's one polling loop.
         """
         if not self.tasks:
             return True
         deadline = time.time() + max(0.0, timeout)
-        if timeout > 0 and first_delay:
-            time.sleep(min(first_delay, timeout))
+        if schedule is None:
+            schedule = PollSchedule(self.progress, first_delay=first_delay)
+        first = schedule.start()
+        if timeout > 0 and first:
+            time.sleep(min(first, timeout))
         done, _last = self.client.poll(
-            self.read_round, lambda pending: not pending, max(0.0, deadline - time.time()), INTERVAL, MAX_INTERVAL
+            self.read_round,
+            lambda pending: not pending,
+            max(0.0, deadline - time.time()),
+            schedule=schedule,
         )
         return done
 
@@ -150,5 +237,9 @@ def wait_for_state(client, ids, still_pending, timeout):
 
     if timeout <= 0:
         return read()
-    _done, last = client.poll(read, lambda pending: not pending, timeout)
+    # The first read comes at once (the state may already be there); then the same adaptive schedule
+    # as tasks: progress is every id that stopped pending.
+    schedule = PollSchedule(lambda pending: -len(pending), first_delay=0.0)
+    schedule.start()
+    _done, last = client.poll(read, lambda pending: not pending, timeout, schedule=schedule)
     return last

@@ -90,6 +90,17 @@ notes:
     collection's C(docs/commands.md).
   - Throttling (HTTP 429) and connections refused before anything was sent are retried, since the service applied
     nothing; polls of the task API are retried on any failure.
+  - "Progress: the action plugin of the same name shows progress lines while the module runs (the chunks submitted,
+    the jobs done, failed and pending) and a summary at the end (counts by outcome, the failed phones by name and id
+    grouped by reason). With C(-v) it shows every change and always the summary; at the default verbosity a run
+    shorter than 3 seconds stays quiet, a longer one shows a line at most every 5 seconds, and the summary is shown
+    when progress was or something failed. This needs the module to run on the controller (C(delegate_to: localhost)
+    or a local connection), as it does for phones; elsewhere, under O(ignore:async) or in check mode the task shows
+    only its result. The progress file holds counts only (no id, command, output or credential), is 0600 in a
+    private temporary directory, and is removed at the end."
+  - Phone names in the message and RV(summary) are read only when something failed, for the failed phones the
+    message names (at most 20 per reason). That is one filtered batch-query per phone for up to 10 phones, otherwise
+    one listing of the fleet (its pages concurrently).
   - There is no exit status in the API. A command counts as failed when the service reports the job as failed
     (status V(-1)); its output is still returned in RV(results[].stdout).
 seealso:
@@ -141,13 +152,27 @@ EXAMPLES = r"""
   delegate_to: localhost
   register: fleet_release
 
+# Each host reads its own entry in constant time, whatever the size of the fleet. Not
+# fleet_release.results_by_instance_id[koophone_instance_id] in a per-host template: on
+# ansible-core 2.19 that wraps the whole index for every host (O(N) each, O(N^2) in all).
 - name: Give every host its own result
   ansible.builtin.set_fact:
     android_release: "{{ mine.stdout }}"
     android_release_failed: "{{ mine.failed }}"
   vars:
-    by_id: "{{ dict(fleet_release.results | map(attribute='instance_id') | zip(fleet_release.results)) }}"
-    mine: "{{ by_id[koophone_instance_id] }}"
+    mine: "{{ lookup('koophone.cloud.result_for', koophone_instance_id, register='fleet_release') }}"
+
+- name: On the controller, one phone's result by its id
+  ansible.builtin.debug:
+    msg: "{{ fleet_release.results_by_instance_id['5srn5hL8'].stdout }}"
+  run_once: true
+
+- name: How many phones failed, and why
+  ansible.builtin.debug:
+    msg: "{{ fleet_release.summary.counts.failed }} failed: {{ reasons }}"
+  vars:
+    reasons: "{{ fleet_release.summary.failures | map(attribute='reason') | list }}"
+  run_once: true
 
 - name: Stop an app on a list of phones, waiting at most 10 minutes
   koophone.cloud.koophone_command:
@@ -250,6 +275,62 @@ results:
       description: The C(x-request-id) of the failed request, for the service's support.
       type: str
       returned: when the request for this instance's chunk failed
+results_by_instance_id:
+  description:
+    - The same entries as RV(results), keyed by instance id.
+    - For each inventory host of a play to read its own entry, use the lookup P(koophone.cloud.result_for#lookup)
+      (constant time per host); indexing this dict in a per-host template costs time in proportion to the fleet on
+      ansible-core 2.19 and later.
+  returned: always
+  type: dict
+  sample: {"5srn5hL8": {"instance_id": "5srn5hL8", "stdout": "11", "failed": false, "status": 2}}
+summary:
+  description:
+    - What happened, counted and grouped, for people and for C(when:) conditions. The action plugin displays it at the
+      end of the task (see the notes).
+  returned: always
+  type: dict
+  contains:
+    total:
+      description: The number of instances (an id given twice counts once).
+      type: int
+      sample: 1000
+    counts:
+      description:
+        - The instances by outcome, every key always present. V(succeeded); V(failed) (the command failed, or the
+          phone refused it, for example not running or not found); V(timed_out) (still running at O(wait_timeout));
+          V(unknown) (it is unknown whether it ran); V(rejected) (the request was refused; it did not run);
+          V(running); V(submitted) (O(wait=false)); V(would_run) (check mode).
+      type: dict
+      sample: {"succeeded": 968, "failed": 32, "timed_out": 0, "unknown": 0, "rejected": 0, "running": 0,
+               "submitted": 0, "would_run": 0}
+    failures:
+      description:
+        - The failed instances grouped by reason, in request order, the instances still running at O(wait_timeout)
+          last.
+      type: list
+      elements: dict
+      contains:
+        reason:
+          description: The service's message and code, or what the module knows.
+          type: str
+          sample: The cloud instance is abnormal. (KOOPHONE.API.62010)
+        error_code:
+          description: The service's error code of the group (empty when it gave none).
+          type: str
+          sample: KOOPHONE.API.62010
+        count:
+          description: How many instances failed for this reason.
+          type: int
+          sample: 25
+        instances:
+          description:
+            - The first 20 of them, with their names.
+            - C(instance_name) is read from the service only when something failed, for the phones named here (see the
+              notes), and is V(null) for a phone the service does not know or when it could not be read.
+          type: list
+          elements: dict
+          sample: [{"instance_id": "LzMR1X9V", "instance_name": "kp-00030"}]
 task_ids:
   description:
     - The async tasks created, one per chunk of up to 100 instances.
@@ -271,14 +352,17 @@ pending_instance_ids:
   elements: str
   sample: []
 msg:
-  description: What happened, naming the failed and pending instances.
+  description: What happened, naming the failed and pending instances (C(name (id)) when the name is known).
   returned: always
   type: str
   sample: Ran the command on 3 instances.
 """
 
+import os
+
 from ansible_collections.koophone.cloud.plugins.module_utils import _commands as commands
 from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption
 from ansible_collections.koophone.cloud.plugins.module_utils._module import KooPhoneModule
 
 WAIT_TIMEOUT_RANGE = (1, 86400)
@@ -286,6 +370,9 @@ WAIT_TIMEOUT_RANGE = (1, 86400)
 
 def validate(params):
     validation.check_ids("instance_ids", params["instance_ids"])
+    if not params["instance_ids"]:
+        # An empty list is almost always a selection that went wrong upstream: say so, do not guess.
+        raise InvalidOption("instance_ids", "is empty; it must name at least one instance")
     validation.check_command("command", params["command"])
     validation.check_range("wait_timeout", params["wait_timeout"], *WAIT_TIMEOUT_RANGE)
 
@@ -303,11 +390,11 @@ def execute(kp, run):
         commands.wait_for_jobs(kp.client, run, params["wait_timeout"])
 
 
-def summary(kp, run):
+def summary(kp, run, names):
     count = len(run.entries)
     if kp.check_mode:
         return "Check mode: the command would run on %d instances; nothing was sent." % count
-    failures = commands.describe_failures(run)
+    failures = commands.describe_failures(run, names)
     if failures:
         return failures
     if kp.params["mode"] == "async" and not kp.params["wait"]:
@@ -319,12 +406,23 @@ def run(kp):
     params = kp.params
     asynchronous = params["mode"] == "async"
     run = commands.CommandRun(params["instance_ids"], asynchronous, params["strip_empty_ends"])
-    execute(kp, run)
+    # The action plugin of the same name displays these progress snapshots while the module runs.
+    run.progress = commands.Progress(os.environ.get(commands.PROGRESS_ENV))
+    try:
+        execute(kp, run)
+        # Names only for the failed phones the message names, and only when something failed.
+        names = commands.resolve_names(kp.client, run) if run.failed_ids and not kp.check_mode else {}
+        run.progress.report(run, commands.DONE, force=True)
+    finally:
+        run.progress.close()
+    results = run.results
     result = {
         "changed": bool(run.entries) and (kp.check_mode or run.changed),
-        "results": run.results,
+        "results": results,
+        "results_by_instance_id": dict((entry["instance_id"], entry) for entry in results),
         "failed_instance_ids": run.failed_ids,
-        "msg": summary(kp, run),
+        "summary": commands.summarize(run, names),
+        "msg": summary(kp, run, names),
     }
     if asynchronous:
         result.update(task_ids=run.task_ids, pending_instance_ids=run.pending)

@@ -15,6 +15,11 @@ minutes (about 0.85 s per phone for the uri loop); unless ``--full`` is given th
 ``--sample`` phones and the 1,000-phone figures are extrapolated linearly (marked ``~``): their cost
 is per phone, so the per-phone time measured on the sample holds.
 
+First, the poller alone (in-process, 1,000 phones, async jobs that take 0.1 to 5 s: the emulator's
+``task_seconds``): how long after the jobs' end the poller sees them, how many task reads it sends
+and at what rate, next to when the previous fixed schedule (first read after 0.5 s, then 0.5 s
+growing x1.5) would have read.
+
 Figures only; nothing here passes or fails. A shared 2-core machine makes timings noisy.
 
 Run: .venv/bin/python tests/bench/bench_command.py [--sizes 100,1000] [--latency-ms 50] [--forks 10]
@@ -39,6 +44,10 @@ if not os.path.islink(_LINK) and not os.path.isdir(_LINK):
     os.makedirs(os.path.dirname(_LINK), exist_ok=True)
     os.symlink(REPO, _LINK)
 
+sys.path.insert(0, COLLECTIONS_ROOT)  # the poller-alone section imports the collection's client
+
+from ansible_collections.koophone.cloud.plugins.module_utils import _tasks as tasks  # noqa: E402
+from ansible_collections.koophone.cloud.plugins.module_utils._client import KooPhoneClient, payload  # noqa: E402
 from koophone_emulator.launcher import start_emulator  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
@@ -205,6 +214,68 @@ def bench_size(emulator, workdir, all_ids, size, options):
     return rows
 
 
+class FixedSchedule:
+    """The schedule the poller had before it adapted: first read after 0.5 s, then 0.5 s growing x1.5 to 5 s."""
+
+    def __init__(self):
+        self.interval = 0.5
+
+    def start(self):
+        return 0.5
+
+    def next_delay(self, _value):
+        delay, self.interval = self.interval, min(5.0, self.interval * 1.5)
+        return delay
+
+
+def bench_polling(emulator, ids, repeats=3):
+    client = KooPhoneClient({"endpoint": emulator.url, "auth_token": TOKEN, "concurrency": 8})
+    tasks_count = -(-len(ids) // 100)
+    print("The poller alone: %d phones (%d tasks), async jobs of a given length, in-process" % (len(ids), tasks_count))
+    print(
+        "  %-6s %9s | %-36s | %-30s"
+        % ("job s", "submit s", "adaptive: seen after s, reads, per s", "fixed (before): seen after s, reads")
+    )
+
+    def once(seconds, schedule):
+        emulator.clear_log()
+        started = time.time()
+        chunks = client.call_batched(
+            "AsyncInvokeInstance", ids, lambda chunk: {"command": COMMAND, "instance_ids": chunk}
+        )
+        submitted = time.time()
+        poller = tasks.TaskPoller(client, [payload(chunk.answer, "cmd_jobs").get("task_id") for chunk in chunks])
+        poller.wait(120, schedule=schedule)
+        finished = time.time()
+        reads = len(emulator.log(operation="ExecuteJob"))
+        return submitted - started, finished - started - seconds, reads, reads / (finished - submitted)
+
+    def median(values):
+        return sorted(values)[len(values) // 2]
+
+    try:
+        for seconds in (0.2, 0.7, 1.5, 3.0, 8.0):
+            emulator.configure(task_seconds=seconds)
+            adaptive = [once(seconds, None) for _run in range(repeats)]
+            fixed = [once(seconds, FixedSchedule()) for _run in range(repeats)]
+            print(
+                "  %-6.1f %9.2f | %12.2f %10d %12.1f | %12.2f %10d"
+                % (
+                    seconds,
+                    median([run[0] for run in adaptive]),
+                    median([run[1] for run in adaptive]),
+                    median([run[2] for run in adaptive]),
+                    median([run[3] for run in adaptive]),
+                    median([run[1] for run in fixed]),
+                    median([run[2] for run in fixed]),
+                )
+            )
+    finally:
+        emulator.configure(task_seconds=0.5)
+    print("  (seen after = the end of the wait minus the job's length, counted from the first submit: it includes")
+    print("   the submit round trips and the last read round; per s = task reads per second while waiting)\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,1000")
@@ -212,6 +283,7 @@ def main():
     parser.add_argument("--forks", type=int, default=10)
     parser.add_argument("--sample", type=int, default=100, help="phones the naive ways run on when not --full")
     parser.add_argument("--full", action="store_true", help="run the naive ways on every phone (takes minutes)")
+    parser.add_argument("--skip-polling", action="store_true", help="leave out the poller-alone section")
     options = parser.parse_args()
     sizes = [int(size) for size in options.sizes.split(",")]
 
@@ -222,6 +294,8 @@ def main():
             % (COMMAND, options.latency_ms)
         )
         print("(ratio = wall time / one call's; ~ = extrapolated per phone from a sample)\n")
+        if not options.skip_polling:
+            bench_polling(emulator, all_ids[:1000])
         with tempfile.TemporaryDirectory(prefix="bench-command-") as workdir:
             for size in sizes:
                 rows = bench_size(emulator, workdir, all_ids, size, options)

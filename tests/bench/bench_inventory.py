@@ -8,7 +8,9 @@ Prints, for a fleet of 10,000 phones behind an emulator that waits 50 ms before 
 2. ``ansible-inventory --list`` cold (no cache) and warm (jsonfile cache), several runs each: the
    plugin's own parse time (its -vvv line: "read" = the pages, with the per-phone preparation that
    overlaps them, "build" = adding the hosts to the inventory), the whole command's wall time, the
-   HTTP requests, and where ansible-inventory spends the rest;
+   HTTP requests, and where ansible-inventory spends the rest; then the same cold with
+   ``hostvars: full`` (every field as a host variable), and static script inventories printing the
+   same hosts, groups and variables (lean and full), ansible-core's own cost for that content;
 3. ``--graph`` and ``--list --export`` (what AWX runs) wall times, from the cache;
 4. the naive way: an ``ansible.builtin.uri`` loop with one batch-query page per item, measured on a
    few pages and extrapolated linearly to every page (marked ``~``: each item costs the same);
@@ -42,6 +44,9 @@ if not os.path.islink(_LINK) and not os.path.isdir(_LINK):
     os.makedirs(os.path.dirname(_LINK), exist_ok=True)
     os.symlink(REPO, _LINK)
 sys.path.insert(0, COLLECTIONS_ROOT)
+sys.path.insert(0, HERE)
+
+import _bench  # noqa: E402  (tests/bench/_bench.py: static inventories of the same content)
 
 from ansible_collections.koophone.cloud.plugins.module_utils._client import KooPhoneClient  # noqa: E402
 from koophone_emulator.launcher import start_emulator  # noqa: E402
@@ -140,6 +145,7 @@ def run_inventory(emulator, config_path, *args, stages=False):
         "build": float(match.group(6)),
         "stages": stage_times,
         "requests": count_listing(emulator),
+        "output": output,
     }
 
 
@@ -231,6 +237,23 @@ def bench_ansible_inventory(emulator, instances, rtt, repeats, workdir):
         cache_plugin="ansible.builtin.jsonfile",
         cache_connection=os.path.join(workdir, "cache"),
     )
+    full = write_config(workdir, "full.koophone.yml", hostvars="full")
+    cold_full = []
+    for number in range(repeats):
+        cold_full.append(run_inventory(emulator, full, "--list", stages=number == 0))
+        describe("cold, hostvars: full (run %d)" % (number + 1), cold_full[-1], floor)
+    for label, runs in (("lean", cold), ("full", cold_full)):
+        script = _bench.static_inventory(runs[-1]["output"], workdir, "static-" + label)
+        walls = [_bench.static_inventory_run(emulator, script, "--list").wall for _run in range(repeats)]
+        print(
+            "%-32s wall %5.2f s (median of %d): the plugin's cold --list is %.2fx that"
+            % (
+                "static inventory, same (%s)" % label,
+                statistics.median(walls),
+                repeats,
+                statistics.median(run["wall"] for run in runs) / statistics.median(walls),
+            )
+        )
     describe("cold, filling the cache", run_inventory(emulator, cached, "--list"), floor)
     warm = []
     for number in range(repeats):

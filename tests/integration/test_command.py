@@ -6,10 +6,15 @@ mode and bad options send nothing, and that no command is ever submitted twice t
 """
 
 import collections
+import glob
+import json
+import os
 import random
+import stat
+import threading
 
 import pytest
-from harness import api_requests
+from harness import IAM_USER, api_requests
 
 SUBMIT = "AsyncInvokeInstance"
 # Faults after which the request may have been applied (lost) or provably was not but the client
@@ -105,17 +110,25 @@ def test_fire_and_forget_then_task_info(run_playbook, emulator):
 
 
 def test_the_whole_inventory_in_one_module_call(run_playbook, emulator, tmp_path):
+    """A play over inventory hosts: one command for all, then each host reads its own phone's result
+    (koophone.cloud.result_for); two hosts name phones that do not exist and fail on their own."""
     ids = fleet_ids(emulator, 25)
+    phones = ids + ["NoSuch01", "NoSuch02"]
     lines = ["phones:", "  hosts:"]
     lines += [
-        "    phone-%02d: {koophone_instance_id: %s}" % (number, instance_id) for number, instance_id in enumerate(ids)
+        "    phone-%02d: {koophone_instance_id: %s}" % (number, instance_id)
+        for number, instance_id in enumerate(phones)
     ]
     lines += ["  vars:", "    ansible_connection: local"]
     inventory = tmp_path / "phones.yml"
     inventory.write_text("\n".join(lines) + "\n")
     run_playbook("command_inventory.yml", args=["-i", str(inventory)])
     (submit,) = calls(emulator, SUBMIT)
-    assert sorted(submit["instance_ids"]) == sorted(ids)
+    assert sorted(submit["instance_ids"]) == sorted(phones)
+    per_host = json.loads((tmp_path / "per_host.json").read_text())
+    expected = dict(("phone-%02d" % number, instance_id) for number, instance_id in enumerate(ids))
+    expected.update({"phone-25": "", "phone-26": ""})
+    assert per_host == expected
 
 
 @pytest.mark.parametrize("seed", [3, 11])
@@ -169,3 +182,87 @@ def test_1000_instances_through_faults_one_result_each_never_submitted_twice(run
             assert entry["failed"] and "unknown whether the command ran" in entry["error_msg"]
         else:
             assert not entry["failed"] and entry["stdout"] == entry["instance_id"]
+
+
+class ProgressFiles:
+    """Watches a private TMPDIR while a playbook runs: the progress directories and files the action plugin
+    creates there, their modes and everything ever written to them."""
+
+    def __init__(self, root):
+        self.root = root
+        self.seen = {}  # path -> (directory mode, file mode, last content)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self):
+        while not self.stopping.wait(0.05):
+            for directory in self.root.glob("koophone-progress-*"):
+                for path in directory.glob("*"):
+                    try:
+                        modes = (stat.S_IMODE(directory.stat().st_mode), stat.S_IMODE(path.stat().st_mode))
+                        content = path.read_text()
+                    except OSError:
+                        continue  # removed meanwhile
+                    self.seen[str(path)] = modes + (content,)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stopping.set()
+        self.thread.join()
+
+
+def test_a_long_command_shows_progress_at_v_then_a_summary_by_name_and_keeps_secrets(run_playbook, emulator, tmp_path):
+    ids = fleet_ids(emulator, 300)
+    stopped = ids[40:46]
+    for instance_id in stopped:
+        emulator.patch_instance(instance_id, running_status=1)
+    unknown = ["NoSuch01", "NoSuch02"]
+    names = dict((item["instance_id"], item["instance_name"]) for item in emulator.instances())
+    private = tmp_path / "private-tmp"
+    private.mkdir()
+    emulator.configure(task_seconds=2.5)
+    try:
+        with ProgressFiles(private) as files:
+            run = run_playbook(
+                "command_progress.yml",
+                credentials=IAM_USER,
+                extra_vars={"ids": ids + unknown, "stopped": stopped, "unknown": unknown},
+                args=["-v"],
+                env={"TMPDIR": str(private)},
+            )
+    finally:
+        emulator.configure(task_seconds=0.5)
+    lines = run.stdout.splitlines()
+    progress = [line for line in lines if line.startswith("koophone_command [localhost]: 302 phones: ")]
+    # While it ran (before the task's own line): the chunks submitted and the jobs pending.
+    assert any("4 of 4 chunks submitted; jobs: 0 done, 302 pending (" in line for line in progress), run
+    task_line = next(n for n, line in enumerate(lines) if line.startswith("changed: [localhost]"))
+    assert lines.index(progress[0]) < task_line
+    # At the end: counts by outcome, then the failed phones by name and id, grouped by reason.
+    (first,) = [n for n, line in enumerate(lines) if line.startswith("koophone_command [localhost]: 302 phones in ")]
+    assert first < task_line
+    assert lines[first].endswith(": 294 succeeded, 8 failed"), run
+    grouped = lines[first + 1 : first + 3]
+    stopped_line = next(line for line in grouped if "(KOOPHONE.API.62010)" in line)
+    assert stopped_line.startswith("  6 x ")
+    for instance_id in stopped:
+        assert "%s (%s)" % (names[instance_id], instance_id) in stopped_line
+    assert any(line == "  2 x Phone not found. (CPS0005): NoSuch01, NoSuch02" for line in grouped), run
+    summary = run.result("summary")
+    assert summary["counts"]["succeeded"] == 294 and summary["counts"]["failed"] == 8
+
+    # The progress file: 0600 in a 0700 directory, counts only, removed afterwards.
+    assert files.seen, "no progress file was seen while the command ran"
+    for directory_mode, file_mode, content in files.seen.values():
+        assert (directory_mode, file_mode) == (0o700, 0o600)
+        for line in content.splitlines():
+            assert set(json.loads(line)) == {"phase", "elapsed", "phones", "chunks", "sent", "counts"}
+    assert list(private.iterdir()) == []
+    text = run.stdout + run.stderr + "".join(content for _d, _f, content in files.seen.values())
+    assert IAM_USER["KOOPHONE_PASSWORD"] not in text
+    (cache_file,) = glob.glob(os.path.join(str(tmp_path), "tokens", "*.json"))
+    with open(cache_file) as handle:
+        assert json.load(handle)["token"] not in text

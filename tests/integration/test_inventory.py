@@ -21,7 +21,8 @@ COLLECTIONS_ROOT = os.path.join(REPO, ".build", "collections")
 ANSIBLE_INVENTORY = os.path.join(os.path.dirname(sys.executable), "ansible-inventory")
 PLUGIN = "koophone.cloud.koophone"
 BATCH_QUERY = "/v1/instances/batch-query"
-# The batch-query result fields (reference Table 4-72): every one becomes a koophone_* host variable.
+# The batch-query result fields (reference Table 4-72): with hostvars: full every one becomes a
+# koophone_* host variable; by default (hostvars: lean) only LEAN_FIELDS and two status names do.
 FIELDS = [
     "instance_id",
     "instance_name",
@@ -45,6 +46,9 @@ FIELDS = [
     "restore_status",
     "restore_time",
 ]
+LEAN_FIELDS = ["instance_id", "instance_name", "region", "running_status", "assign_status", "assign_user"]
+STATUS_NAMES = ["running_status_name", "assign_status_name", "frozen_status_name", "login_status_name"]
+STATUS_NAMES += ["backup_status_name", "restore_status_name"]
 RUNNING = {0: "unknown", 1: "stopped", 2: "running", 3: "going_offline", 4: "starting", 5: "shut_down"}
 INJECTED_NAME = "{{ lookup('pipe', 'id') }}"
 UNSAFE = "__ansible_unsafe"
@@ -187,14 +191,19 @@ def parse_graph(text):
     return {group: set(hosts) for group, hosts in members.items() if hosts}
 
 
-def assert_exact(run, phones):
-    """Every phone is one host, with every field, its status names, the connection settings and its groups."""
+def assert_exact(run, phones, full=False):
+    """Every phone is one host, with its fields (the lean ones, or every one with ``full``), its status
+    names, the connection settings and its groups."""
     hostvars = run.hostvars
     assert sorted(hostvars) == sorted(phone["instance_name"] for phone in phones)
     members = group_members(run)
+    fields = FIELDS if full else LEAN_FIELDS
+    names = STATUS_NAMES if full else STATUS_NAMES[:2]
+    expected_names = set("koophone_" + name for name in fields + names)
     for phone in phones:
         variables = hostvars[phone["instance_name"]]
-        for field in FIELDS:
+        assert set(name for name in variables if name.startswith("koophone_")) == expected_names
+        for field in fields:
             assert variables["koophone_" + field] == phone[field], (phone["instance_id"], field)
         assert variables["koophone_running_status_name"] == RUNNING[phone["running_status"]]
         assert variables["koophone_assign_status_name"] == ("assigned" if phone["assign_status"] else "unassigned")
@@ -227,6 +236,52 @@ def test_every_phone_is_one_host_with_its_fields_and_groups(inventory, steady, t
     graph = inventory(config, args=("--graph",)).data
     assert api_requests(emulator) == []
     assert parse_graph(graph) == expected_membership(phones)
+
+
+def test_hostvars_full_gives_every_field_through_the_api_and_the_cache(inventory, steady, tmp_path):
+    """hostvars: full (or KOOPHONE_INVENTORY_HOSTVARS=full) gives what every host had before the option."""
+    emulator = steady
+    emulator.reset(instances=250, seed=25, mix=True)
+    phones = emulator.instances()
+    config = cache_config(tmp_path)
+    assert_exact(inventory(dict(config, hostvars="full")), phones, full=True)
+    emulator.clear_log()
+    # The cache holds the raw items: the lean run that follows reads no page, and the environment
+    # variable chooses as well as the option does.
+    assert_exact(inventory(config), phones)
+    assert_exact(inventory(config, env={"KOOPHONE_INVENTORY_HOSTVARS": "full"}), phones, full=True)
+    assert listing_requests(emulator) == []
+
+
+def test_hostvars_lists_add_fields_and_templates_see_every_field(inventory, steady):
+    emulator = steady
+    emulator.reset(instances=120, seed=26, mix=True)
+    phones = emulator.instances()
+    config = {
+        "hostvars": ["lean", "billing_mode", "koophone_frozen_status_name"],
+        "compose": {"phone_label": "koophone_instance_name ~ '@' ~ koophone_instance_sku"},
+        "groups": {"logged_in": "koophone_login_status_name == 'logged_in'"},
+        "keyed_groups": [{"key": "koophone_project_name", "prefix": "project"}],
+    }
+    run = inventory(config)
+    expected_names = set("koophone_" + name for name in LEAN_FIELDS + STATUS_NAMES[:2])
+    expected_names |= {"koophone_billing_mode", "koophone_frozen_status_name"}
+    for phone in phones:
+        variables = run.hostvars[phone["instance_name"]]
+        assert set(name for name in variables if name.startswith("koophone_")) == expected_names
+        assert variables["koophone_billing_mode"] == phone["billing_mode"]
+        assert variables["phone_label"] == "%s@%s" % (phone["instance_name"], phone["instance_sku"])
+    logged_in = set(phone["instance_name"] for phone in phones if phone["login_status"] == 1)
+    assert logged_in and run.hosts_of("logged_in") == logged_in
+    projects = set(slug(phone["project_name"]) for phone in phones)
+    assert all(run.hosts_of("project_" + project) for project in projects)
+
+
+def test_a_bad_hostvars_entry_fails_before_any_request(inventory, emulator):
+    emulator.clear_log()
+    run = inventory({"hostvars": ["lean", "colour"]}, expect_rc=1)
+    assert "invalid option hostvars: 'colour' is neither lean, full nor a batch-query field" in run.stderr
+    assert api_requests(emulator) == []
 
 
 def test_values_from_the_api_are_untrusted_and_the_interpreter_template_is_trusted(inventory, emulator):

@@ -969,3 +969,123 @@ def test_when_on_page_gives_up_no_further_page_is_requested(emulator_url):
     with pytest.raises(RuntimeError, match="enough"):
         client.list_all("ListInstances", {}, 100, on_page=give_up)
     assert client.request_count <= 1 + 2 + 2  # page 1, the pages in flight, at most one more each
+
+
+# -------------------------------------------------------------------- hostvars: which fields are set as host variables
+
+LEAN = {
+    "koophone_instance_id",
+    "koophone_instance_name",
+    "koophone_region",
+    "koophone_running_status",
+    "koophone_running_status_name",
+    "koophone_assign_status",
+    "koophone_assign_status_name",
+    "koophone_assign_user",
+}
+
+
+@pytest.mark.parametrize(
+    "entries,fields",
+    [
+        (None, fleet.LEAN_HOSTVARS),
+        (["lean"], fleet.LEAN_HOSTVARS),
+        ("lean", fleet.LEAN_HOSTVARS),
+        (["full"], None),
+        (["lean", "full"], None),
+        ([], ("instance_id",)),
+        (["region"], ("instance_id", "region")),
+        (["koophone_billing_mode", "lean", "billing_mode"], ("instance_id", "billing_mode") + fleet.LEAN_HOSTVARS[1:]),
+        (["frozen_status_name"], ("instance_id", "frozen_status_name")),
+    ],
+)
+def test_hostvars_entries_add_up_and_the_instance_id_is_always_there(entries, fields):
+    assert fleet.hostvar_fields("hostvars", entries) == fields
+
+
+@pytest.mark.parametrize("entries", [["lean", "colour"], ["running_state"], [None], {"lean": True}, 7])
+def test_a_hostvars_entry_that_is_no_field_is_refused_naming_the_option(entries):
+    with pytest.raises(InvalidOption, match="hostvars") as raised:
+        fleet.hostvar_fields("hostvars", entries)
+    if isinstance(entries, list):
+        assert "lean, full" in str(raised.value)
+
+
+def test_the_lean_builder_sets_only_the_chosen_fields_and_status_names_plus_the_extras():
+    item = phone(3, running_status=1, assign_status=1, assign_user="u1", new_field="x")
+    lean = fleet.HostVarsBuilder({"inventory_file": "/x/fleet.koophone.yml"}, fleet.LEAN_HOSTVARS)(item)
+    assert set(lean) == LEAN | {"inventory_file"}
+    assert lean["koophone_running_status_name"] == "stopped" and lean["koophone_assign_user"] == "u1"
+    only = fleet.HostVarsBuilder(None, ("instance_id", "frozen_status_name"))(item)
+    assert only == {"koophone_instance_id": "id00003", "koophone_frozen_status_name": "normal"}
+    # A chosen field the phone does not have is left out, as with every field.
+    assert "koophone_backup_time" not in fleet.HostVarsBuilder(None, ("instance_id", "backup_time"))(item)
+    full = fleet.HostVarsBuilder()(item)
+    assert set(full) > LEAN and "koophone_new_field" in full and "koophone_frozen_status_name" in full
+
+
+def test_the_documented_default_is_lean_and_names_the_lean_variables():
+    spec = yaml.safe_load(plugin_module.DOCUMENTATION)["options"]["hostvars"]
+    assert spec["default"] == ["lean"] and spec["type"] == "list"
+    assert spec["env"] == [{"name": "KOOPHONE_INVENTORY_HOSTVARS"}]
+    described = " ".join(spec["description"])
+    for name in LEAN:
+        assert "C(%s)" % name in described, name
+
+
+def test_by_default_hosts_get_the_lean_variables_only(make_plugin):
+    inventory = parse(make_plugin([phone(1), phone(2, assign_status=1, assign_user="u2")]))
+    for host in inventory.hosts.values():
+        assert set(host.vars) - set(plugin_module.SOURCE_VARS) == LEAN
+    assert inventory.get_host("kp-00002").vars["koophone_assign_user"] == "u2"
+
+
+def test_hostvars_full_sets_every_field_as_before(make_plugin):
+    item = phone(1, phone_id="p1", new_field="x")
+    host = parse(make_plugin([item], hostvars=["full"])).get_host("kp-00001")
+    assert set(host.vars) - set(plugin_module.SOURCE_VARS) == set(fleet.HostVarsBuilder()(item))
+    assert host.vars["koophone_phone_id"] == "p1" and host.vars["koophone_new_field"] == "x"
+
+
+def test_templates_see_every_field_whatever_hostvars_sets(make_plugin):
+    """compose, groups, keyed_groups, hostname templates and Jinja filters read fields lean leaves unset."""
+    plugin = make_plugin(
+        [phone(1), phone(2, frozen_status=1), phone(3, billing_mode="0"), phone(4, login_status=1)],
+        hostvars=[],
+        hostnames=[trust_as_template("{{ koophone_billing_mode }}-{{ koophone_instance_name }}")],
+        compose={"sku": trust_as_template("koophone_instance_sku"), "koophone_phone": trust_as_template("'yes'")},
+        groups={"frozen": trust_as_template("koophone_frozen_status_name == 'frozen'")},
+        keyed_groups=[{"key": trust_as_template("koophone_billing_mode"), "prefix": "billing"}],
+        exclude_filters=[trust_as_template("koophone_login_status_name == 'logged_in'")],
+    )
+    inventory = parse(plugin)
+    assert sorted(inventory.hosts) == ["0-kp-00003", "1-kp-00001", "1-kp-00002"]
+    host = inventory.get_host("1-kp-00001")
+    assert host.vars["sku"].startswith("Professional edition") and host.vars["koophone_phone"] == "yes"
+    assert "koophone_instance_sku" not in host.vars and "koophone_billing_mode" not in host.vars
+    assert set(host.vars) - set(plugin_module.SOURCE_VARS) == {"koophone_instance_id", "sku", "koophone_phone"}
+    assert [h.name for h in inventory.groups["frozen"].get_hosts()] == ["1-kp-00002"]
+    assert sorted(h.name for h in inventory.groups["billing_1"].get_hosts()) == ["1-kp-00001", "1-kp-00002"]
+
+
+def test_a_compose_entry_can_bring_back_one_field_under_its_own_name(make_plugin):
+    plugin = make_plugin(
+        [phone(1, billing_mode="0")], compose={"koophone_billing_mode": trust_as_template("koophone_billing_mode")}
+    )
+    assert parse(plugin).get_host("kp-00001").vars["koophone_billing_mode"] == "0"
+
+
+def test_a_bad_hostvars_entry_fails_before_any_client_exists(make_plugin):
+    with pytest.raises(AnsibleParserError, match="invalid option hostvars: 'colour' is neither lean, full"):
+        parse(make_plugin([phone(1)], hostvars=["lean", "colour"]))
+    assert FakeClient.made == []
+
+
+def test_the_cache_serves_another_hostvars_choice_without_a_request(make_plugin):
+    plugin = make_plugin([phone(1, billing_mode="0")], cache=True)
+    parse(plugin)
+    assert len(FakeClient.made) == 1
+    plugin._options["hostvars"] = ["full"]
+    inventory = parse(plugin)
+    assert len(FakeClient.made) == 1  # the raw items were cached, not the hosts
+    assert inventory.get_host("kp-00001").vars["koophone_billing_mode"] == "0"

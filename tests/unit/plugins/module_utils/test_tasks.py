@@ -211,18 +211,58 @@ def test_the_schedule_starts_short_and_backs_off_while_nothing_changes():
     assert delays == sorted(delays) and delays[-1] == tasks.MAX_INTERVAL
 
 
-def test_the_schedule_holds_the_pace_while_work_finishes_and_notes_when():
+def test_the_schedule_reads_soon_after_work_starts_finishing_then_backs_off_again():
     clock = FakeClock()
     schedule = tasks.PollSchedule(lambda value: value, clock=clock)
+    start = clock.now
     clock.now += schedule.start()
-    seen = [0, 0, 0, 3, 5, 8, 8, 8]  # nothing, then jobs finishing over three reads, then nothing again
-    delays = []
+    seen = [0] * 12 + [3, 5, 8, 8, 8, 8]  # nothing for a while, then jobs finishing, then nothing new
+    delays, ages = [], []
     for value in seen:
+        ages.append(clock.now - start)
         delays.append(schedule.next_delay(value))
         clock.now += delays[-1]
-    assert delays[3] == delays[4] == delays[5] == delays[2]  # held while the reads show progress
-    assert delays[6] > delays[5]  # backs off again when nothing changes
-    assert len(schedule.completions) == 3 and schedule.completions == sorted(schedule.completions)
+    first = seen.index(3)
+    assert delays[first - 1] > 4 * tasks.MIN_INTERVAL  # backed off while nothing finished
+    assert delays[first] == tasks.MIN_INTERVAL  # the first completions: the rest is expected soon
+    assert schedule.completions == [
+        pytest.approx(ages[first]),
+        pytest.approx(ages[first + 1]),
+        pytest.approx(ages[first + 2]),
+    ]
+    for age, delay in zip(ages[first:], delays[first:]):  # from then on the time counts from the first completion
+        expected = (tasks.GROWTH - 1) * (age - ages[first])
+        assert delay == pytest.approx(min(tasks.MAX_INTERVAL, max(tasks.MIN_INTERVAL, expected)))
+    assert delays[first:] == sorted(delays[first:])
+
+
+def finishing(jobs_at, read_seconds=0.0, horizon=600.0):
+    """Follow PollSchedule for jobs that finish at the ages ``jobs_at``; return the read ages."""
+    clock = FakeClock()
+    schedule = tasks.PollSchedule(lambda value: value, clock=clock)
+    start = clock.now
+    clock.now += schedule.start()
+    reads = []
+    while clock.now - start < horizon:
+        age = clock.now - start
+        reads.append(age)
+        clock.now += read_seconds
+        done = sum(1 for at in jobs_at if at <= age)
+        if done == len(jobs_at):
+            break
+        clock.now += schedule.next_delay(done)
+    return reads
+
+
+@pytest.mark.parametrize("first,spread", [(0.5, 0.1), (2.0, 0.5), (30.0, 20.0), (60.0, 120.0)])
+def test_the_last_of_a_spread_of_jobs_is_seen_soon_after_it_ends(first, spread):
+    jobs_at = [first + spread * n / 9.0 for n in range(10)]
+    reads = finishing(jobs_at)
+    last = jobs_at[-1]
+    seen = reads[-1]
+    assert seen >= last
+    # The first completion restarts the clock: the last job is seen within 30% of the time since it.
+    assert seen - last <= min(tasks.MAX_INTERVAL, max(tasks.MIN_INTERVAL, (tasks.GROWTH - 1) * (seen - first))) + 1e-9
 
 
 @pytest.mark.parametrize("duration", [0.05, 0.3, 0.55, 1.0, 2.5, 7.0, 30.0, 120.0, 590.0])
@@ -231,7 +271,8 @@ def test_work_is_seen_soon_after_it_finishes_with_few_reads(duration):
     seen = reads[-1]
     assert seen >= duration
     # The wait overshoots by (GROWTH - 1) of the work's own time, at least MIN_INTERVAL, at most MAX_INTERVAL.
-    assert seen - duration <= min(tasks.MAX_INTERVAL, max(tasks.MIN_INTERVAL, (tasks.GROWTH - 1) * duration)) + 1e-9
+    bound = min(tasks.MAX_INTERVAL, max(tasks.MIN_INTERVAL, (tasks.GROWTH - 1) * duration))
+    assert seen - duration <= max(bound, tasks.FIRST_DELAY - duration) + 1e-9  # work quicker than the first read
     # Few reads: logarithmic while the interval grows, then one per MAX_INTERVAL.
     growing = math.log(tasks.MAX_INTERVAL / tasks.MIN_INTERVAL) / math.log(tasks.GROWTH) + 2
     assert len(reads) <= growing + duration / tasks.MAX_INTERVAL + 1

@@ -1,128 +1,58 @@
-"""koophone_command and koophone_task_info: validation, job -> instance mapping, polling, and what
-happens to chunks whose answer was lost (reported per instance, never sent again)."""
+"""koophone_command and koophone_task_info: option checks and what a run returns (the commands themselves
+are tested in module_utils/test_commands.py)."""
 
 import json
-import os
-import sys
 
 import pytest
 
-from ansible_collections.koophone.cloud.plugins.module_utils import _client as client_module
 from ansible_collections.koophone.cloud.plugins.module_utils import _commands as commands
-from ansible_collections.koophone.cloud.plugins.module_utils._client import ChunkResult, KooPhoneClient
-from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption, KooPhoneError
+from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption
 from ansible_collections.koophone.cloud.plugins.modules import koophone_command as module
 from ansible_collections.koophone.cloud.plugins.modules import koophone_task_info
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils"))
-import fake_kp
-from stub_server import DROP, StubServer  # noqa: E402  (the client tests' scripted HTTP server)
 
-# ---------------------------------------------------------------- a scripted client
+def params(**overrides):
+    values = dict(
+        instance_ids=["a1"],
+        command="getprop",
+        mode="async",
+        wait=True,
+        wait_timeout=300,
+        fail_on_error=True,
+        strip_empty_ends=True,
+    )
+    values.update(overrides)
+    return values
 
 
-class FakeClient:
-    """Answers command submissions with ``submit`` and task reads with ``tasks[task_id]`` (a list of
-    successive answers, the last one repeating); records every call."""
+def ids(count):
+    return ["i%04d" % n for n in range(count)]
 
-    def __init__(self, submit=None, tasks=None):
-        self.calls = []
-        self.submit = submit or (lambda operation, body: ok_async(body))
-        self.tasks = dict(tasks or {})
-        self.polls = 0
 
-    def call(self, operation_name, path_params=None, query=None, body=None):
-        self.calls.append((operation_name, path_params, body))
-        if operation_name == "ExecuteJob":
-            answers = self.tasks[path_params["task_id"]]
-            answer = answers.pop(0) if len(answers) > 1 else answers[0]
-            if isinstance(answer, Exception):
-                raise answer
-            return answer
-        return self.submit(operation_name, body)
+def answer_commands(service, failing=()):
+    """sync-command runs everywhere but on ``failing``; async-command answers one task per chunk."""
 
-    def call_batched(self, operation_name, ids, make_body, chunk_size=None):
+    def sync(call):
         results = []
-        for start in range(0, len(ids), 100):
-            chunk = list(ids[start : start + 100])
-            try:
-                results.append(ChunkResult(chunk, self.call(operation_name, body=make_body(chunk)), None))
-            except KooPhoneError as error:
-                results.append(ChunkResult(chunk, None, error))
-        return results
+        for i in call.body["instance_ids"]:
+            if i in failing:
+                results.append(
+                    {"instance_id": i, "status": -1, "error_code": "CPS0005", "error_msg": "Phone not found."}
+                )
+            else:
+                results.append({"instance_id": i, "status": 2, "execute_msg": "out-%s" % i})
+        return {"error_code": "0", "data": {"cmd_results": results}}
 
-    def map_concurrently(self, function, items):
-        outcomes = []
-        for item in items:
-            try:
-                outcomes.append((function(item), None))
-            except KooPhoneError as error:
-                outcomes.append((None, error))
-        return outcomes
+    def submit(call):
+        chunk = call.body["instance_ids"]
+        jobs = [{"instance_id": i, "job_id": "job-" + i} for i in chunk]
+        return {"error_code": "0", "data": {"task_id": "task" + chunk[0], "cmd_jobs": jobs}}
 
-    def poll(self, read, is_done, wait_timeout, interval=1.0, max_interval=5.0):
-        # Up to 10 rounds without sleeping; "timeout" when still not done.
-        for _round in range(10):
-            self.polls += 1
-            value = read()
-            if is_done(value):
-                return True, value
-        return False, value
-
-    def submissions(self, operation=None):
-        return [call for call in self.calls if call[0] in ((operation,) if operation else commands_ops())]
-
-
-def commands_ops():
-    return ("SyncInvokeInstance", "AsyncInvokeInstance")
-
-
-def ok_async(body, task_id=None):
-    ids = body["instance_ids"]
-    task_id = task_id or "task%s" % ids[0]
-    # The service may list jobs in any order: reversed, so mapping by position would be wrong.
-    jobs = [{"instance_id": i, "job_id": "job-" + i} for i in reversed(ids)]
-    return {"error_code": "0", "data": {"task_id": task_id, "cmd_jobs": jobs}}
-
-
-def ok_sync(body, failing=()):
-    results = []
-    for i in reversed(body["instance_ids"]):
-        if i in failing:
-            results.append({"instance_id": i, "status": -1, "error_code": "CPS0005", "error_msg": "Phone not found."})
-        else:
-            results.append(
-                {"instance_id": i, "status": 2, "error_code": "", "error_msg": "", "execute_msg": "out-%s\n" % i}
-            )
-    return {"error_code": "0", "data": {"cmd_results": results}}
-
-
-def jobs_answer(ids, status=2, **fields):
-    jobs = []
-    for i in ids:
-        job = {"job_id": "job-" + i, "status": status, "error_code": "", "error_msg": "", "execute_msg": "out-" + i}
-        job.update(fields)
-        jobs.append(job)
-    return {"error_code": "0", "data": {"jobs": jobs}}
-
-
-def ids(count, prefix="i"):
-    return ["%s%04d" % (prefix, n) for n in range(count)]
-
-
-@pytest.fixture(autouse=True)
-def no_sleep(monkeypatch):
-    monkeypatch.setattr(commands.time, "sleep", lambda seconds: None)
-    monkeypatch.setattr(client_module.time, "sleep", lambda seconds: None)
+    service.on("SyncInvokeInstance", sync).on("AsyncInvokeInstance", submit)
+    return service
 
 
 # ---------------------------------------------------------------- validation
-
-
-def params(**overrides):
-    values = dict(instance_ids=["a1"], command="getprop", mode="async", wait=True, wait_timeout=300, fail_on_error=True)
-    values.update(overrides)
-    return values
 
 
 @pytest.mark.parametrize(
@@ -159,325 +89,299 @@ def test_task_info_refuses_what_cannot_be_a_task_id(task_id):
 
 
 @pytest.mark.parametrize(
-    "task_id,kind",
-    [
-        ("6837531fd3f54550927b930180a706bf", "command"),
-        ("ZGCAabc-_123", "app_install"),
-        ("FULFILL0001", "app_install"),
-        ("RM_0123", "instance_task"),
-        ("something", "other"),
-    ],
+    "task_id", ["6837531fd3f54550927b930180a706bf", "ZGCAabc-_123", "FULFILL0001", "RM_0123", "something"]
 )
-def test_task_types(task_id, kind):
+def test_task_info_accepts_every_kind_of_task_id(task_id):
     koophone_task_info.validate({"task_ids": [task_id], "wait_timeout": 300})
-    assert commands.task_type(task_id) == kind
-
-
-# ---------------------------------------------------------------- sync
-
-
-def test_sync_maps_results_by_instance_not_position_and_keeps_request_order():
-    wanted = ids(250)
-    client = FakeClient(submit=lambda op, body: ok_sync(body, failing={"i0007", "i0201"}))
-    run = commands.CommandRun(wanted, asynchronous=False)
-    commands.run_sync(client, run, "getprop")
-    assert [call[2]["instance_ids"] for call in client.submissions()] == [wanted[:100], wanted[100:200], wanted[200:]]
-    assert [entry["instance_id"] for entry in run.results] == wanted
-    assert run.entries["i0003"]["stdout"] == "out-i0003"  # trailing newline stripped
-    assert run.entries["i0003"]["stdout_lines"] == ["out-i0003"]
-    assert run.failed_ids == ["i0007", "i0201"]
-    assert run.entries["i0007"]["error_code"] == "CPS0005"
-    assert "job_id" not in run.entries["i0003"]
-    assert run.changed
-
-
-def test_sync_result_missing_from_the_answer_is_a_failure():
-    def answer(op, body):
-        reply = ok_sync(body)
-        reply["data"]["cmd_results"] = [r for r in reply["data"]["cmd_results"] if r["instance_id"] != "i0001"]
-        return reply
-
-    run = commands.CommandRun(ids(3), asynchronous=False)
-    commands.run_sync(FakeClient(submit=answer), run, "id")
-    assert run.failed_ids == ["i0001"]
-    assert run.entries["i0001"]["status_name"] == "unknown"
-
-
-def test_a_lost_chunk_is_reported_per_instance_and_never_resent():
-    def answer(op, body):
-        if body["instance_ids"][0] == "i0100":
-            raise KooPhoneError("connection broke", operation=op, request_id="rid-1", maybe_applied=True)
-        return ok_sync(body)
-
-    wanted = ids(300)
-    client = FakeClient(submit=answer)
-    run = commands.CommandRun(wanted, asynchronous=False)
-    commands.run_sync(client, run, "getprop")
-    assert len(client.submissions()) == 3
-    assert run.failed_ids == wanted[100:200]
-    entry = run.entries["i0150"]
-    assert entry["status_name"] == "unknown" and entry["request_id"] == "rid-1"
-    assert "unknown whether the command ran" in entry["error_msg"]
-    assert "not sent again" in entry["error_msg"]
-    message = commands.describe_failures(run)
-    assert message.startswith("The command failed on 100 of 300 instances.")
-    assert "i0100" in message and "and 80 more" in message
-
-
-def test_one_cause_hitting_several_chunks_is_one_group_in_the_message():
-    counter = iter(range(100))
-
-    def answer(op, body):
-        raise KooPhoneError("connection broke", operation=op, request_id="rid-%d" % next(counter), maybe_applied=True)
-
-    run = commands.CommandRun(ids(300), asynchronous=True)
-    commands.submit_async(FakeClient(submit=answer), run, "id")
-    assert {run.entries[i]["request_id"] for i in ("i0000", "i0100", "i0200")} == {"rid-0", "rid-1", "rid-2"}
-    message = commands.describe_failures(run)
-    assert message.count("unknown whether the command ran") == 1
-    assert "rid-" not in message and "and 280 more" in message
-
-
-def test_a_refused_chunk_says_the_command_did_not_run():
-    def answer(op, body):
-        raise KooPhoneError(
-            "bad command", operation=op, status=400, error_code="KOOPHONE.API.1000", error_msg="command is invalid"
-        )
-
-    run = commands.CommandRun(ids(2), asynchronous=False)
-    commands.run_sync(FakeClient(submit=answer), run, "rm -rf x")
-    assert run.failed_ids == ids(2)
-    assert {entry["status_name"] for entry in run.results} == {"rejected"}
-    assert run.entries["i0000"]["error_code"] == "KOOPHONE.API.1000"
-    assert "command is invalid" in run.entries["i0000"]["error_msg"]
-    assert not run.changed
-
-
-def test_duplicate_ids_run_once_and_get_one_result():
-    client = FakeClient(submit=lambda op, body: ok_sync(body))
-    run = commands.CommandRun(["b", "a", "b", "c", "a"], asynchronous=False)
-    commands.run_sync(client, run, "id")
-    assert client.submissions()[0][2]["instance_ids"] == ["b", "a", "c"]
-    assert [entry["instance_id"] for entry in run.results] == ["b", "a", "c"]
-
-
-# ---------------------------------------------------------------- async
-
-
-def test_async_maps_every_job_to_its_instance_and_polls_each_task_once_per_round():
-    wanted = ids(250)
-    chunks = [wanted[:100], wanted[100:200], wanted[200:]]
-    tasks = {}
-    for chunk in chunks:
-        # Round 1: still running; round 2: done. Jobs listed in another order than submitted.
-        tasks["task" + chunk[0]] = [jobs_answer(chunk, status=1), jobs_answer(list(reversed(chunk)))]
-    tasks["task" + chunks[2][0]][1]["data"]["jobs"][0].update(status=-1, error_code="CPS.0191", execute_msg="boom")
-    client = FakeClient(tasks=tasks)
-    run = commands.CommandRun(wanted, asynchronous=True)
-    commands.submit_async(client, run, "getprop")
-    commands.wait_for_jobs(client, run, 300)
-
-    assert len(client.submissions("AsyncInvokeInstance")) == 3
-    polls = [call for call in client.calls if call[0] == "ExecuteJob"]
-    assert len(polls) == 6  # 3 tasks x 2 rounds
-    assert run.task_ids == ["task" + chunk[0] for chunk in chunks]
-    for instance_id in wanted:
-        entry = run.entries[instance_id]
-        assert entry["job_id"] == "job-" + instance_id
-        assert entry["stdout"] in ("out-" + instance_id, "boom")
-    last = chunks[2][-1]  # first in the reversed listing
-    assert run.failed_ids == [last]
-    assert run.entries[last]["stdout"] == "boom" and run.entries[last]["status_name"] == "failed"
-    assert [entry["instance_id"] for entry in run.results] == wanted
-
-
-def test_async_answer_nested_in_data_data_is_read():
-    def answer(op, body):
-        return {"error_code": "0", "data": {"data": ok_async(body)["data"]}}
-
-    run = commands.CommandRun(ids(2), asynchronous=True)
-    commands.submit_async(FakeClient(submit=answer), run, "id")
-    assert run.task_ids == ["taski0000"] and run.entries["i0001"]["job_id"] == "job-i0001"
-
-
-def test_wait_timeout_names_the_pending_instances_in_request_order():
-    wanted = ids(150)
-    tasks = {
-        "taski0000": [jobs_answer(wanted[:100], status=1)],
-        "taski0100": [jobs_answer(wanted[100:])],
-    }
-    client = FakeClient(tasks=tasks)
-    run = commands.CommandRun(wanted, asynchronous=True)
-    commands.submit_async(client, run, "sleep 100")
-    commands.wait_for_jobs(client, run, 7)
-    assert run.pending == wanted[:100]
-    assert run.failed_ids == wanted[:100]
-    assert "wait_timeout (7s)" in run.entries["i0000"]["error_msg"]
-    message = commands.describe_failures(run)
-    assert message.startswith("100 of 150 instances were still running when wait_timeout expired: i0000, i0001")
-    assert "(tasks taski0000)" in message
-    # The finished task is not polled again once done: 1 read, against 10 for the running one.
-    assert sum(1 for call in client.calls if call[1] == {"task_id": "taski0100"}) == 1
-
-
-def test_a_task_that_cannot_be_read_is_given_up_after_repeated_failures():
-    error = KooPhoneError("gone", operation="ExecuteJob", status=400, error_code="KOOPHONE.API.1323")
-    client = FakeClient(tasks={"taski0000": [error]})
-    run = commands.CommandRun(ids(3), asynchronous=True)
-    commands.submit_async(client, run, "id")
-    commands.wait_for_jobs(client, run, 300)
-    assert client.polls == commands.MAX_POLL_FAILURES
-    assert run.failed_ids == ids(3) and not run.pending
-    assert "outcome could not be read" in run.entries["i0000"]["error_msg"]
-    assert run.changed  # submitted: it may have run
-
-
-def test_a_lost_async_submission_is_never_resent_and_other_chunks_are_followed():
-    def answer(op, body):
-        if body["instance_ids"][0] == "i0000":
-            raise KooPhoneError("connection broke", operation=op, maybe_applied=True)
-        return ok_async(body)
-
-    wanted = ids(200)
-    client = FakeClient(submit=answer, tasks={"taski0100": [jobs_answer(wanted[100:])]})
-    run = commands.CommandRun(wanted, asynchronous=True)
-    commands.submit_async(client, run, "id")
-    commands.wait_for_jobs(client, run, 300)
-    assert len(client.submissions()) == 2
-    assert run.failed_ids == wanted[:100]
-    assert run.entries["i0000"]["job_id"] is None and run.entries["i0000"]["status_name"] == "unknown"
-    assert run.entries["i0150"]["status_name"] == "succeeded"
-
-
-def test_jobs_missing_from_the_submission_answer_are_failures():
-    def answer(op, body):
-        reply = ok_async(body)
-        reply["data"]["cmd_jobs"] = reply["data"]["cmd_jobs"][1:]  # drops the last instance's job
-        return reply
-
-    run = commands.CommandRun(ids(3), asynchronous=True)
-    commands.submit_async(FakeClient(submit=answer), run, "id")
-    assert run.failed_ids == ["i0002"]
 
 
 # ---------------------------------------------------------------- the module
 
 
-class FakeKp(fake_kp.FakeKp):
-    def __init__(self, client, check_mode=False, **overrides):
-        super().__init__(client, dict(params(**overrides), strip_empty_ends=True), check_mode)
-
-
-def test_check_mode_sends_nothing_and_reports_a_change():
-    client = FakeClient()
-    result = module.run_module(FakeKp(client, check_mode=True, instance_ids=ids(3)))
-    assert client.calls == []
+def test_check_mode_sends_nothing_and_reports_a_change(service, client, make_kp):
+    result = module.run(make_kp(client, params(instance_ids=ids(3)), check_mode=True))
+    assert service.calls == []
     assert result["changed"] is True
     assert {entry["status_name"] for entry in result["results"]} == {"would_run"}
     assert "nothing was sent" in result["msg"]
 
 
-def test_an_empty_list_sends_nothing_and_changes_nothing():
-    client = FakeClient()
-    result = module.run_module(FakeKp(client, instance_ids=[]))
-    assert client.calls == [] and result["changed"] is False and result["results"] == []
+def test_an_empty_list_is_refused_before_any_request():
+    with pytest.raises(InvalidOption, match="instance_ids.*empty"):
+        module.validate(params(instance_ids=[]))
 
 
-def test_the_module_fails_with_every_result_unless_told_to_tolerate_failures():
-    def answer(op, body):
-        return ok_sync(body, failing={"i0001"})
-
+def test_the_module_fails_with_every_result_unless_told_to_tolerate_failures(service, client, make_kp):
+    answer_commands(service, failing={"i0001"})
     with pytest.raises(SystemExit) as raised:
-        module.run_module(FakeKp(FakeClient(submit=answer), mode="sync", instance_ids=ids(3)))
+        module.run(make_kp(client, params(mode="sync", instance_ids=ids(3))))
     failed = raised.value.args[0]
     assert len(failed["results"]) == 3 and failed["failed_instance_ids"] == ["i0001"]
     assert "i0001: Phone not found. (CPS0005)" in failed["msg"]
 
-    tolerated = module.run_module(
-        FakeKp(FakeClient(submit=answer), mode="sync", instance_ids=ids(3), fail_on_error=False)
-    )
+    tolerated = module.run(make_kp(client, params(mode="sync", instance_ids=ids(3), fail_on_error=False)))
     assert tolerated["changed"] is True and tolerated["failed_instance_ids"] == ["i0001"]
 
 
-def test_fire_and_forget_returns_the_task_ids_at_once():
-    client = FakeClient()
-    result = module.run_module(FakeKp(client, wait=False, instance_ids=ids(120)))
-    assert [call[0] for call in client.calls] == ["AsyncInvokeInstance", "AsyncInvokeInstance"]
+def test_fire_and_forget_returns_the_task_ids_at_once(service, client, make_kp):
+    answer_commands(service)
+    result = module.run(make_kp(client, params(wait=False, instance_ids=ids(120))))
+    assert service.operations() == ["AsyncInvokeInstance", "AsyncInvokeInstance"]
     assert result["task_ids"] == ["taski0000", "taski0100"]
     assert {entry["status_name"] for entry in result["results"]} == {"submitted"}
     assert result["changed"] is True and result["pending_instance_ids"] == []
+    assert result["msg"] == "Submitted the command to 120 instances in 2 tasks."
 
 
-def test_task_info_reads_jobs_with_names_and_reports_unknown_tasks():
-    tasks = {
-        "ZGCAone": [
-            {"error_code": "0", "data": {"jobs": [{"job_id": "j1", "status": 0}, {"job_id": "j2", "status": 3}]}}
-        ],
-        "abc": [KooPhoneError("no task", status=400, error_code="KOOPHONE.API.1323", error_msg="task does not exist")],
-    }
-    reader = commands.TaskReader(FakeClient(tasks=tasks), ["ZGCAone", "abc"])
-    assert reader.read_round() == ["ZGCAone"]
-    summaries = reader.summaries()
-    assert summaries[0]["found"] is True and summaries[0]["done"] is False and summaries[0]["failed_count"] == 1
-    assert summaries[1]["found"] is False and summaries[1]["error_code"] == "KOOPHONE.API.1323"
-    assert [job["status_name"] for job in reader.jobs()] == ["not_started", "failed"]
+def test_task_info_waits_and_fails_naming_the_jobs_still_running(service, client, make_kp):
+    service.on(
+        "ExecuteJob",
+        {"error_code": "0", "data": {"jobs": [{"job_id": "j1", "status": 1}, {"job_id": "j2", "status": 2}]}},
+    )
+    kp = make_kp(client, {"task_ids": ["ZGCA1"], "wait": True, "wait_timeout": 30})
+    with pytest.raises(SystemExit):
+        koophone_task_info.run(kp)
+    failed = kp.module.failed
+    assert failed["msg"].startswith("1 jobs had not finished when wait_timeout (30s) expired: j1 (task ZGCA1)")
+    assert failed["done"] is False and failed["changed"] is False
+    read_once = koophone_task_info.run(make_kp(client, {"task_ids": ["ZGCA1"], "wait": False, "wait_timeout": 30}))
+    assert read_once["done"] is False and [job["status_name"] for job in read_once["jobs"]] == ["running", "succeeded"]
 
 
-def test_task_info_other_errors_fail():
-    tasks = {"abc": [KooPhoneError("denied", status=403, error_code="KOOPHONE.API.6002")]}
-    with pytest.raises(KooPhoneError):
-        commands.TaskReader(FakeClient(tasks=tasks), ["abc"]).read_round()
+# ---------------------------------------------------------------- the summary a person reads
 
 
-# ---------------------------------------------------------------- with the real client over HTTP
+def zero():
+    return dict.fromkeys(commands.OUTCOMES, 0)
 
 
-@pytest.fixture
-def stub():
-    server = StubServer()
-    yield server
-    server.stop()
+def fleet_of(service, count, stopped=(), missing=(), names=True):
+    """sync-command over ``count`` phones i0000...: ``stopped`` answer 62010, ``missing`` CPS0005; batch-query
+    lists every phone but the missing ones, named kp-<id>."""
+
+    def sync(call):
+        results = []
+        for i in call.body["instance_ids"]:
+            if i in missing:
+                results.append(
+                    {"instance_id": i, "status": -1, "error_code": "CPS0005", "error_msg": "Phone not found."}
+                )
+            elif i in stopped:
+                results.append(
+                    {"instance_id": i, "status": -1, "error_code": "KOOPHONE.API.62010", "error_msg": "Not running."}
+                )
+            else:
+                results.append({"instance_id": i, "status": 2, "execute_msg": i})
+        return {"error_code": "0", "data": {"cmd_results": results}}
+
+    listed = [{"instance_id": i, "instance_name": "kp-" + i} for i in ids(count) if i not in missing]
+
+    def list_instances(call):
+        wanted = call.query.get("instance_id")
+        items = [item for item in listed if wanted in (None, item["instance_id"])] if names else []
+        page_no, size = int(call.query.get("page_no", 1)), int(call.query.get("page_size", 100))
+        page = items[(page_no - 1) * size : page_no * size]
+        return {
+            "error_code": "0",
+            "data": {"result": page, "page_no": page_no, "page_size": size, "total_count": len(items)},
+        }
+
+    service.on("SyncInvokeInstance", sync).on("ListInstances", list_instances)
+    return service
 
 
-def real_client(stub):
-    return KooPhoneClient(dict(auth_token="t", retries=3, endpoint=stub.url, iam_endpoint=stub.url))
+def lookups(service):
+    return [call.query.get("instance_id") for call in service.calls_to("ListInstances")]
 
 
-def async_answer(request):
-    return (200, {}, ok_async(request["body"], task_id="0" * 32))
+def test_the_summary_counts_outcomes_and_groups_failures_by_reason_naming_phones(service, client, make_kp):
+    stopped, missing = ["i0003", "i0007", "i0011"], ["i0020", "i0021"]
+    fleet_of(service, 30, stopped=stopped, missing=missing)
+    result = module.run(make_kp(client, params(mode="sync", instance_ids=ids(30), fail_on_error=False)))
 
+    summary = result["summary"]
+    assert summary["total"] == 30
+    assert summary["counts"]["succeeded"] == 25 and summary["counts"]["failed"] == 5
+    assert sum(summary["counts"].values()) == 30
+    not_running, not_found = summary["failures"]
+    assert not_running["reason"] == "Not running. (KOOPHONE.API.62010)" and not_running["count"] == 3
+    assert not_running["error_code"] == "KOOPHONE.API.62010"
+    assert not_running["instances"] == [{"instance_id": i, "instance_name": "kp-" + i} for i in stopped]
+    # The service said these do not exist: no name to look up, ids only.
+    assert not_found["instances"] == [{"instance_id": i, "instance_name": None} for i in missing]
+    # One filtered batch-query per named phone that exists (three, so no listing of the whole fleet).
+    assert sorted(lookups(service)) == stopped
 
-@pytest.mark.parametrize("fault", [DROP, (503, {}, {"error_code": "KOOPHONE.API.9999", "error_msg": "unknown error."})])
-def test_over_http_a_maybe_applied_submission_is_sent_exactly_once(stub, fault):
-    stub.script = [fault]
-    run = commands.CommandRun(ids(3), asynchronous=True)
-    commands.submit_async(real_client(stub), run, "id")
-    assert [request["path"] for request in stub.requests] == ["/v1/instances/async-command"]
-    assert run.failed_ids == ids(3)
-    assert {entry["status_name"] for entry in run.results} == {"unknown"}
-
-
-def test_over_http_throttling_is_retried_because_nothing_was_applied(stub):
-    stub.script = [(429, {"Retry-After": "0"}, {"error_code": "APIGW.0308", "error_msg": "throttled"}), async_answer]
-    run = commands.CommandRun(ids(2), asynchronous=True)
-    commands.submit_async(real_client(stub), run, "id")
-    assert len(stub.requests) == 2
-    assert stub.requests[1]["body"] == {"command": "id", "instance_ids": ids(2)}
-    assert run.failed_ids == [] and run.task_ids == ["0" * 32]
-
-
-def test_over_http_a_failing_poll_is_repeated(stub):
-    stub.script = [
-        async_answer,
-        DROP,  # the poll's connection breaks: polls are safe to repeat
-        (200, {}, jobs_answer(ids(2))),
+    assert "kp-i0003 (i0003), kp-i0007 (i0007), kp-i0011 (i0011): Not running. (KOOPHONE.API.62010)" in result["msg"]
+    assert "i0020, i0021: Phone not found. (CPS0005)" in result["msg"]
+    lines = commands.render_summary(summary, elapsed=4.25)
+    assert lines == [
+        "30 phones in 4.2 s: 25 succeeded, 5 failed",
+        "  3 x Not running. (KOOPHONE.API.62010): kp-i0003 (i0003), kp-i0007 (i0007), kp-i0011 (i0011)",
+        "  2 x Phone not found. (CPS0005): i0020, i0021",
     ]
-    run = commands.CommandRun(ids(2), asynchronous=True)
-    client = real_client(stub)
-    commands.submit_async(client, run, "id")
-    commands.wait_for_jobs(client, run, 30)
-    assert [request["path"] for request in stub.requests] == ["/v1/instances/async-command"] + [
-        "/v1/instances/tasks/" + "0" * 32
-    ] * 2
-    assert run.failed_ids == [] and run.entries["i0001"]["stdout"] == "out-i0001"
-    assert json.dumps(run.results)  # plain JSON for Ansible
+
+
+def test_names_are_read_only_when_something_failed(service, client, make_kp):
+    fleet_of(service, 250)
+    result = module.run(make_kp(client, params(mode="sync", instance_ids=ids(250))))
+    assert lookups(service) == []
+    assert result["summary"] == {"total": 250, "counts": dict(zero(), succeeded=250), "failures": []}
+    assert result["results_by_instance_id"]["i0249"] == result["results"][249]
+    assert list(result["results_by_instance_id"]) == ids(250)
+
+
+def test_many_failed_phones_are_named_from_one_listing_and_the_lists_are_capped(service, client, make_kp):
+    stopped = ids(300)[::2]  # 150 stopped phones
+    fleet_of(service, 300, stopped=stopped)
+    with pytest.raises(SystemExit) as raised:
+        module.run(make_kp(client, params(mode="sync", instance_ids=ids(300))))
+    failed = raised.value.args[0]
+    # More than 10 to name: one listing of the fleet (3 pages) instead of one request per phone.
+    assert lookups(service) == [None, None, None]
+    (group,) = failed["summary"]["failures"]
+    assert group["count"] == 150 and len(group["instances"]) == commands.MAX_NAMED
+    assert group["instances"][0] == {"instance_id": "i0000", "instance_name": "kp-i0000"}
+    assert "and 130 more: Not running." in failed["msg"]
+    first, line = commands.render_summary(failed["summary"])
+    assert first == "300 phones: 150 succeeded, 150 failed"
+    assert line.startswith("  150 x Not running. (KOOPHONE.API.62010): kp-i0000 (i0000), kp-i0002 (i0002)")
+    assert line.endswith("kp-i0018 (i0018) and 140 more")  # 10 named per reason on screen
+
+
+def test_a_failed_name_lookup_leaves_the_ids_and_changes_nothing_else(service, client, make_kp):
+    fleet_of(service, 5, stopped=["i0001"])
+    service.on("ListInstances", {"error_code": "KOOPHONE.API.1001", "error_msg": "no permission"})
+    result = module.run(make_kp(client, params(mode="sync", instance_ids=ids(5), fail_on_error=False)))
+    assert result["failed_instance_ids"] == ["i0001"]
+    assert result["summary"]["failures"][0]["instances"] == [{"instance_id": "i0001", "instance_name": None}]
+    assert "i0001: Not running. (KOOPHONE.API.62010)" in result["msg"]
+
+
+def test_the_summary_names_at_most_ten_reasons_and_counts_the_rest():
+    run = commands.CommandRun(ids(24), asynchronous=False)
+    for number, instance_id in enumerate(ids(24)):
+        run.record(instance_id, {"status": -1, "error_code": "E%02d" % (number // 2), "error_msg": "broken"})
+    summary = commands.summarize(run)
+    assert [group["count"] for group in summary["failures"]] == [2] * 12
+    lines = commands.render_summary(summary)
+    assert lines[0] == "24 phones: 24 failed"
+    assert len(lines) == 1 + 10 + 1
+    assert lines[-1] == "  and 4 more phones for 2 other reasons"
+
+
+def test_phones_still_running_at_wait_timeout_are_their_own_outcome(service, client, make_kp):
+    answer_commands(service)
+    service.on(
+        "ExecuteJob",
+        lambda call: {
+            "error_code": "0",
+            "data": {
+                "jobs": [{"job_id": "job-i%04d" % n, "status": 1 if n < 3 else 2, "execute_msg": "x"} for n in range(5)]
+            },
+        },
+    )
+    service.on(
+        "ListInstances", {"error_code": "0", "data": {"result": [], "page_no": 1, "page_size": 100, "total_count": 0}}
+    )
+    kp = make_kp(client, params(instance_ids=ids(5), wait_timeout=5, fail_on_error=False))
+    result = module.run(kp)
+    assert result["pending_instance_ids"] == ids(3)
+    counts = result["summary"]["counts"]
+    assert counts["timed_out"] == 3 and counts["succeeded"] == 2
+    (group,) = result["summary"]["failures"]
+    assert group["reason"] == commands.TIMED_OUT_REASON and group["count"] == 3 and group["error_code"] == ""
+    assert commands.render_summary(result["summary"])[0] == "5 phones: 2 succeeded, 3 still running at wait_timeout"
+    assert result["msg"].startswith("3 of 5 instances were still running when wait_timeout expired")
+
+
+# ---------------------------------------------------------------- progress while it runs
+
+
+def private_file(tmp_path, mode=0o600):
+    path = tmp_path / "progress.jsonl"
+    path.write_bytes(b"")
+    path.chmod(mode)
+    return path
+
+
+def snapshots(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_the_module_writes_progress_snapshots_with_counts_only(service, client, make_kp, tmp_path, monkeypatch):
+    path = private_file(tmp_path)
+    monkeypatch.setenv(commands.PROGRESS_ENV, str(path))
+    answer_commands(service, failing={"i0007"})
+    reads = {"n": 0}
+
+    def read_task(call):
+        reads["n"] += 1
+        task_id = call.path_params["task_id"]
+        first = int(task_id[len("taski") :])
+        jobs = [
+            {"job_id": "job-i%04d" % n, "status": 2 if reads["n"] > 3 else 1, "execute_msg": "secret-output-%d" % n}
+            for n in range(first, min(first + 100, 250))
+        ]
+        return {"error_code": "0", "data": {"jobs": jobs}}
+
+    service.on("ExecuteJob", read_task)
+    result = module.run(make_kp(client, params(instance_ids=ids(250), command="getprop ro.serialno")))
+    assert result["summary"]["counts"]["succeeded"] == 250
+
+    written = snapshots(path)
+    phases = [snapshot["phase"] for snapshot in written]
+    assert phases[0] == "started" and phases[-1] == "done"
+    assert "answered" in phases and "waiting" in phases
+    assert all(snapshot["phones"] == 250 and snapshot["chunks"] == 3 for snapshot in written)
+    assert written[-1]["sent"] == 3 and written[-1]["counts"]["succeeded"] == 250
+    waiting = [snapshot for snapshot in written if snapshot["phase"] == "waiting"]
+    assert waiting[0]["counts"]["running"] == 250 and waiting[-1]["counts"]["succeeded"] == 250
+    text = path.read_text()
+    for secret in ("token-under-test", "getprop", "i0001", "secret-output", "job-", "task"):
+        assert secret not in text
+    assert set(written[0]) == {"phase", "elapsed", "phones", "chunks", "sent", "counts"}
+
+
+@pytest.mark.parametrize("how", ["group-readable", "absent", "directory", "empty"])
+def test_a_progress_file_that_is_not_private_is_never_written(service, client, make_kp, tmp_path, monkeypatch, how):
+    target = {
+        "group-readable": lambda: private_file(tmp_path, 0o640),
+        "absent": lambda: tmp_path / "nothing-here",
+        "directory": lambda: tmp_path,
+        "empty": lambda: "",
+    }[how]()
+    monkeypatch.setenv(commands.PROGRESS_ENV, str(target))
+    answer_commands(service)
+    result = module.run(make_kp(client, params(mode="sync", instance_ids=ids(3))))
+    assert result["failed_instance_ids"] == []
+    if how == "group-readable":
+        assert target.read_bytes() == b""
+    if how == "absent":
+        assert not target.exists()
+
+
+def test_progress_lines_read_as_a_person_expects():
+    counts = dict(zero(), succeeded=412, failed=3, running=585)
+    snapshot = {"phase": "waiting", "elapsed": 2.14, "phones": 1000, "chunks": 10, "sent": 10, "counts": counts}
+    assert commands.describe_progress(snapshot) == (
+        "1000 phones: 10 of 10 chunks submitted; jobs: 415 done (412 succeeded, 3 failed), 585 pending (2.1 s)"
+    )
+    started = dict(snapshot, phase="started", sent=4, counts=dict(zero(), would_run=1000))
+    assert commands.describe_progress(started) == "1000 phones: 4 of 10 chunks submitted (2.1 s)"
+    assert commands.describe_progress(started, asynchronous=False) == "1000 phones: 4 of 10 chunks sent (2.1 s)"
+    nothing_yet = dict(snapshot, phase="answered", counts=dict(zero(), submitted=1000))
+    assert commands.describe_progress(nothing_yet) == (
+        "1000 phones: 10 of 10 chunks submitted; jobs: 0 done, 1000 pending (2.1 s)"
+    )
+    synced = dict(snapshot, phase="answered", counts=dict(zero(), succeeded=998, failed=2))
+    assert commands.describe_progress(synced, asynchronous=False) == (
+        "1000 phones: 10 of 10 chunks answered: 998 succeeded, 2 failed (2.1 s)"
+    )
+
+
+def test_read_progress_keeps_an_unfinished_line_for_later():
+    found, tail = commands.read_progress(b'{"phase": "started"}\nnot json\n{"phase": "wai')
+    assert found == [{"phase": "started"}] and tail == b'{"phase": "wai'
+    found, tail = commands.read_progress(tail + b'ting"}\n')
+    assert found == [{"phase": "waiting"}] and tail == b""
