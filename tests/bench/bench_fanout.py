@@ -272,7 +272,7 @@ def templating_costs(sizes):
                 continue
             template = trust_as_template(expression)
 
-            def render(n, template=template, size=size, templar=templar, result=result):
+            def render(n, template=template, size=size, templar=templar, result=result):  # pylint: disable=dangerous-default-value
                 instance_id = "id%06d" % ((n * 7919) % size)
                 templar.available_variables = {"fleet_release": result, "koophone_instance_id": instance_id}
                 assert templar.template(template) == instance_id

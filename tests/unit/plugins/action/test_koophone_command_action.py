@@ -65,7 +65,7 @@ def test_at_the_default_verbosity_a_short_run_shows_nothing_and_a_long_one_a_lin
     clock.now += 0.5
     paced.tick()
     assert len(shown) == 1
-    for _ in range(4):  # a change every second: shown at most every DEFAULT_EVERY seconds
+    for _second in range(4):  # a change every second: shown at most every DEFAULT_EVERY seconds
         clock.now += 1
         paced.offer(snapshot(running=900 - len(shown), succeeded=100 + len(shown)))
         paced.tick()
