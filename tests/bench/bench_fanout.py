@@ -212,10 +212,10 @@ def play(emulator, workdir, text, inventory, forks):
     return timings, wall
 
 
-def row(label, hosts, seconds, floor=None, mark=" "):
+def row(label, hosts, seconds, floor=None, mark=" ", note=""):
     per_host = "%8.2f" % (seconds * 1000.0 / hosts) if hosts > 1 else "%8s" % "-"
     ratio = "x%.2f" % (seconds / floor) if floor else ""
-    return "  %-42s %6d %s%9.1f s %s ms  %s" % (label, hosts, mark, seconds, per_host, ratio)
+    return ("  %-42s %6d %s%9.1f s %s ms  %-6s %s" % (label, hosts, mark, seconds, per_host, ratio, note)).rstrip()
 
 
 # -------------------------------------------------------------------- in-process templating cost
@@ -327,13 +327,13 @@ def main():
                 "N = %d hosts (ansible-playbook wall time %.1f s; run order b, a, %sa, b)"
                 % (hosts, wall, "" if options.skip_index else "c, ")
             )
-            print("  %-42s %6s %11s %11s  %s" % ("task", "hosts", "seconds", "per host", "vs (b)"))
+            print("  %-42s %6s %11s %11s  %s" % ("task", "hosts", "seconds", "per host", "vs (b)  runs"))
             print(row(FLEET + " (%d phones)" % hosts, 1, timings[FLEET][0]))
             for name in (TRIVIAL, LOOKUP, INDEXED):
                 if name in timings:
                     runs = timings[name]
-                    label = name if len(runs) == 1 else "%s (%s)" % (name, " / ".join("%.1f" % t for t in runs))
-                    print(row(label, hosts, mean(runs), floor))
+                    note = "" if len(runs) == 1 else "mean of %s s" % " and ".join("%.1f" % t for t in runs)
+                    print(row(name, hosts, mean(runs), floor, note=note))
             print(row(CHECK + " (run_once)", 1, timings[CHECK][0]))
             print(
                 "  => documented pattern (a) / trivial set_fact (b): %.2f (target <= 2)\n"
