@@ -30,6 +30,8 @@ from ansible_collections.koophone.cloud.plugins.module_utils._errors import Inva
 # One entry per option, in documentation order. Keys: name, type, description (lines, without the
 # environment sentence: doc_fragment adds it), env (names, first one preferred), and where they
 # apply default, no_log (True for secrets) and limits ((low, high), inclusive; the description states them).
+# ``plugins`` holds what differs for the inventory plugin (the plugins variant): its default and
+# description lines added after the common ones.
 OPTIONS = (
     dict(
         name="endpoint",
@@ -180,6 +182,18 @@ OPTIONS = (
         description=(
             "How many requests run at once when a list of ids is split into chunks or a listing into pages (1 to 64).",
         ),
+        # A listing is read-only and one short burst per inventory run: 10,000 phones are page 1 and
+        # then 7 rounds of 16 pages instead of 14 rounds of 8 (docs/inventory.md, Performance).
+        plugins=dict(
+            default=16,
+            description=(
+                "The inventory plugin reads its pages 16 at a time by default, where the modules' default is 8: a"
+                " listing is read-only and one short burst per inventory run. The pages of 10,000 phones at 100 a page"
+                " then take 8 round trips (at most 16 requests in flight, about 320 requests a second at 50 ms per"
+                " round trip, for as long as the 100 requests last). Throttling (HTTP 429) is retried after"
+                " C(Retry-After); lower this where the service's rate limits call for it.",
+            ),
+        ),
     ),
 )
 
@@ -198,6 +212,10 @@ MODULE_REQUIREMENTS = ("requests",)
 NAMES = tuple(option["name"] for option in OPTIONS)
 # What the shared client falls back to for an option that is not given (None or absent).
 DEFAULTS = dict((option["name"], option["default"]) for option in OPTIONS if "default" in option)
+# The inventory plugin's defaults, where they differ (its configuration passes them to the client).
+PLUGIN_DEFAULTS = dict(
+    (option["name"], option["plugins"]["default"]) for option in OPTIONS if "default" in option.get("plugins", {})
+)
 # Ranges of the tuning options, inclusive.
 LIMITS = dict((option["name"], option["limits"]) for option in OPTIONS if "limits" in option)
 
@@ -259,7 +277,8 @@ def _item(indent, text):
 def doc_fragment(variant):
     """The YAML of the doc fragment's ``DOCUMENTATION`` (``"modules"``) or ``PLUGINS`` (``"plugins"``) variant.
 
-    Both document every option with the same description, type and default. The modules variant
+    Both document every option with the same description, type and default, but for what an
+    option's ``plugins`` entry changes in the plugins variant. The modules variant
     ends each description with the environment sentence (modules read the variables through
     their argument spec) and adds the common notes and requirements; the plugins variant lists the
     variables as ``env:`` entries, which the plugin's configuration reads.
@@ -268,7 +287,8 @@ def doc_fragment(variant):
         raise ValueError("variant must be one of %s, got %r" % (", ".join(VARIANTS), variant))
     lines = ["options:"]
     for option in OPTIONS:
-        description = list(option["description"])
+        own = option.get("plugins", {}) if variant == "plugins" else {}
+        description = list(option["description"]) + list(own.get("description", ()))
         if variant == "modules":
             description.append(env_sentence(option["env"]))
         lines.append("  %s:" % option["name"])
@@ -276,8 +296,9 @@ def doc_fragment(variant):
         for line in description:
             lines.extend(_item("      ", line))
         lines.append("    type: %s" % option["type"])
-        if "default" in option:
-            lines.append("    default: %s" % _scalar(option["default"]))
+        default = own.get("default", option.get("default"))
+        if default is not None:
+            lines.append("    default: %s" % _scalar(default))
         if variant == "plugins":
             lines.append("    env:")
             lines.extend("      - name: %s" % name for name in option["env"])

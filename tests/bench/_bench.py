@@ -29,7 +29,8 @@ BIN = os.path.dirname(sys.executable)
 TOKEN = "demo-token"
 PAGE_SIZE = 100  # the plugin's and koophone_instance_info's default
 CHUNK = 100  # ids per batch request
-CONCURRENCY = 8  # the collection's default
+CONCURRENCY = 8  # the modules' default
+LISTING_CONCURRENCY = 16  # the inventory plugin's default: it reads its pages 16 at a time
 PLUGIN_LINE = re.compile(
     r"koophone\.cloud\.koophone: (\d+) phones read \((.*?)\), (\d+) hosts added; "
     r"([\d.]+) s \(read ([\d.]+) s, build ([\d.]+) s\)"

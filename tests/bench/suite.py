@@ -10,7 +10,8 @@ whole ``ansible-inventory`` / ``ansible-playbook`` commands and prints, per oper
   playbook its wall time minus an empty play's measured in the same run;
 - RSS: peak resident memory of the largest process of the command's tree (the controller, a
   worker or the module), from wait4;
-- floor: the API round trips alone at ``concurrency`` 8 (pages or chunks of 100; for jobs the
+- floor: the API round trips alone at ``concurrency`` 8, the modules' default (16 for the
+  inventory, its own default; pages or chunks of 100; for jobs the
   emulator's job time too: --task-seconds 0.5, --boot-seconds 1.0), and own / floor;
 - base: an empty play, or a static script inventory printing the same hosts, groups and variables
   (ansible-core's own cost for that content), and wall / base;
@@ -419,7 +420,7 @@ class Suite:
         emulator.reset(instances=size, seed=1, mix=True)
         emulator.configure(boot_seconds=86400)  # the fleet holds still while it is read
         try:
-            floor = bench.listing_floor(size, self.rtt)
+            floor = bench.listing_floor(size, self.rtt, bench.LISTING_CONCURRENCY)
             naive = (self.naive.get("pages"), None)
             lean = bench.write_config(self.workdir, "lean.koophone.yml")
             cold = [bench.inventory_run(emulator, lean, "--list") for _run in range(repeats)]
@@ -580,8 +581,8 @@ def table(rows, naive):
         "own = the plugin's parse time (inventory) or wall - empty play (playbooks);"
     )
     lines.append(
-        "floor = API round trips at concurrency 8 (+ job 0.5 s / boot 1.0 s); base = empty play, or a static script "
-        "inventory of the same"
+        "floor = API round trips at concurrency 8, inventory 16 (+ job 0.5 s / boot 1.0 s); base = empty play, "
+        "or a static script inventory of the same"
     )
     lines.append(
         "content; ~ = the naive ways, extrapolated per item from two sample sizes (start-up cancelled out; below): "

@@ -7,9 +7,12 @@ import pytest
 import yaml
 from ansible.errors import AnsibleParserError
 from ansible.inventory.data import InventoryData
+from ansible.inventory.group import Group
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import is_trusted_as_template, trust_as_template
+from ansible.utils.plugin_docs import merge_fragment
 
+from ansible_collections.koophone.cloud.plugins.doc_fragments.koophone import ModuleDocFragment
 from ansible_collections.koophone.cloud.plugins.inventory import koophone as plugin_module
 from ansible_collections.koophone.cloud.plugins.module_utils import _client as client_module
 from ansible_collections.koophone.cloud.plugins.module_utils import _inventory as fleet
@@ -284,17 +287,13 @@ def test_hostname_entries_accept_fields_prefixed_or_not_and_templates():
 
 
 def documented_defaults():
-    """Option values as Ansible would resolve them with nothing set, from the plugin's own docs."""
+    """Option values as Ansible would resolve them with nothing set: the plugin's docs with the common fragment."""
     options = yaml.safe_load(plugin_module.DOCUMENTATION)["options"]
+    merge_fragment(options, yaml.safe_load(ModuleDocFragment.PLUGINS)["options"])  # ansible-core's own merge
     values = dict((name, spec.get("default")) for name, spec in options.items())
     values.update(
-        dict.fromkeys(plugin_module.CLIENT_OPTIONS),
         endpoint="http://emulator.invalid",
         auth_token="token",
-        timeout=30,
-        retries=6,
-        concurrency=8,
-        validate_certs=True,
         strict=False,
         compose={},
         groups={},
@@ -383,7 +382,8 @@ def test_parse_adds_every_phone_with_variables_groups_and_connection_settings(ma
     assert sorted(inventory.hosts) == ["kp-00001", "kp-00002"]
     host = inventory.get_host("kp-00002")
     assert host.vars["koophone_instance_id"] == "id00002"
-    assert host.vars["koophone_running_status_name"] == "stopped"
+    assert host.vars["koophone_running_status"] == 1
+    assert "koophone_running_status_name" not in host.vars  # not lean: the group koophone_status_stopped says it
     groups = sorted(group.name for group in host.get_groups())
     assert groups == [
         "koophone",
@@ -641,8 +641,13 @@ def inventory_with_a_known_host(tmp_path, plugin, wrapped):
         (tmp_path / name).write_text("")
     data = InventoryData()
     data.current_source = str(tmp_path / "static.ini")
-    data.add_host("known")
+    data.add_group("lab")
+    data.add_host("known", group="lab")  # a host already in a group
     data.set_variable("known", "site", "lab")
+    # One of the plugin's default groups, made by the other source inside a group of its own: the
+    # phones put in it are in "lab" too.
+    data.add_group("koophone_region_cn_east_3")
+    data.add_child("lab", "koophone_region_cn_east_3")
     data.current_source = str(tmp_path / "fleet.koophone.yml")
     if not wrapped:
         return data, data
@@ -690,6 +695,10 @@ def test_the_fast_path_and_the_public_api_build_the_same_inventory(plugin_with, 
     assert ["fast path" in line for line in vvv if "hosts added" in line] == [True, False]
     assert states["always"] == states["never"]
     hosts = dict((name, variables) for name, variables, groups in states["never"]["hosts"])
+    if scenario in ("defaults", "constructed"):  # the other source's group around a default group counts
+        groups = dict((name, groups) for name, variables, groups in states["always"]["hosts"])
+        assert "lab" in groups["kp-00003"] and "lab" not in groups["kp-00001"]
+        assert groups["known"][:2] == ["lab", "koophone"]
     assert hosts["known"]["site"] == ("lab", False) and hosts["known"]["inventory_file"][0].endswith("static.ini")
     if scenario == "filters":
         assert sorted(hosts) == ["known", "kp-00002", "kp-00011"]
@@ -773,6 +782,20 @@ def test_the_check_refuses_trusted_plain_strings_and_survives_surprises(monkeypa
 
     monkeypatch.setattr(plugin_module, "Host", gone)
     assert plugin_module.fast_path_problem(InventoryData()) == "checking it failed: AttributeError: no such thing"
+
+
+def test_when_a_group_keeps_more_on_add_host_the_check_sees_it(monkeypatch):
+    """The fast path fills new groups in one go, not with Group.add_host: a future Group.add_host that
+    keeps more state (a count, an index) would be missed, so the check compares the groups too."""
+    original = Group.add_host
+
+    def counting(self, host):
+        self.host_count = getattr(self, "host_count", 0) + 1
+        return original(self, host)
+
+    monkeypatch.setattr(Group, "add_host", counting)
+    problem = plugin_module.fast_path_problem(InventoryData())
+    assert problem.startswith("add_host does more than the fast path does") and "host_count" in problem
 
 
 def test_when_add_host_does_more_auto_falls_back_and_always_fails(plugin_with, monkeypatch, vvv):
@@ -978,9 +1001,7 @@ LEAN = {
     "koophone_instance_name",
     "koophone_region",
     "koophone_running_status",
-    "koophone_running_status_name",
     "koophone_assign_status",
-    "koophone_assign_status_name",
     "koophone_assign_user",
 }
 
@@ -1015,13 +1036,32 @@ def test_the_lean_builder_sets_only_the_chosen_fields_and_status_names_plus_the_
     item = phone(3, running_status=1, assign_status=1, assign_user="u1", new_field="x")
     lean = fleet.HostVarsBuilder({"inventory_file": "/x/fleet.koophone.yml"}, fleet.LEAN_HOSTVARS)(item)
     assert set(lean) == LEAN | {"inventory_file"}
-    assert lean["koophone_running_status_name"] == "stopped" and lean["koophone_assign_user"] == "u1"
+    assert lean["koophone_running_status"] == 1 and lean["koophone_assign_user"] == "u1"
+    named = fleet.HostVarsBuilder(None, fleet.hostvar_fields("hostvars", ["lean", "running_status_name"]))(item)
+    assert set(named) == LEAN | {"koophone_running_status_name"} and named["koophone_running_status_name"] == "stopped"
     only = fleet.HostVarsBuilder(None, ("instance_id", "frozen_status_name"))(item)
     assert only == {"koophone_instance_id": "id00003", "koophone_frozen_status_name": "normal"}
     # A chosen field the phone does not have is left out, as with every field.
     assert "koophone_backup_time" not in fleet.HostVarsBuilder(None, ("instance_id", "backup_time"))(item)
     full = fleet.HostVarsBuilder()(item)
     assert set(full) > LEAN and "koophone_new_field" in full and "koophone_frozen_status_name" in full
+
+
+def test_the_listing_reads_16_pages_at_once_by_default_and_honours_the_common_variable():
+    # The plugin's own documentation does not redefine the common option; the fragment's plugins
+    # variant carries the inventory's default, and ansible-core's merge gives the plugin that.
+    assert "concurrency" not in yaml.safe_load(plugin_module.DOCUMENTATION)["options"]
+    options = yaml.safe_load(plugin_module.DOCUMENTATION)["options"]
+    merge_fragment(options, yaml.safe_load(ModuleDocFragment.PLUGINS)["options"])  # ansible-core's own merge
+    spec = options["concurrency"]
+    assert spec["default"] == 16 and spec["type"] == "int"
+    assert spec["env"] == [{"name": "KOOPHONE_CONCURRENCY"}]
+
+
+def test_without_concurrency_set_the_client_reads_16_pages_at_once(make_plugin):
+    parse(make_plugin([phone(1)]))
+    (client,) = FakeClient.made
+    assert client.params["concurrency"] == 16
 
 
 def test_the_documented_default_is_lean_and_names_the_lean_variables():

@@ -102,11 +102,20 @@ def test_types_agree(name):
 @pytest.mark.parametrize("name", options.NAMES)
 def test_defaults_agree(name):
     default = SPEC[name].get("default")
+    plugin_default = options.PLUGIN_DEFAULTS.get(name, default)
     assert MODULE_DOCS[name].get("default") == default
-    assert PLUGIN_DOCS[name].get("default") == default
+    assert PLUGIN_DOCS[name].get("default") == plugin_default
     assert options.DEFAULTS.get(name) == default
     if default is not None:  # the YAML kept the type: 30 is an int, true a bool
         assert type(MODULE_DOCS[name]["default"]) is type(default) is type(PLUGIN_DOCS[name]["default"])
+
+
+def test_only_the_inventory_reads_more_pages_at_once_by_default():
+    # A listing is read-only and one burst per run (docs/inventory.md); every other default is shared.
+    assert options.PLUGIN_DEFAULTS == {"concurrency": 16}
+    assert PLUGIN_DOCS["concurrency"]["default"] == 16 and MODULE_DOCS["concurrency"]["default"] == 8
+    assert "16 at a time" in " ".join(PLUGIN_DOCS["concurrency"]["description"])
+    assert "16 at a time" not in " ".join(MODULE_DOCS["concurrency"]["description"])
 
 
 def test_the_client_defaults_are_the_documented_ones():
@@ -141,10 +150,12 @@ def test_secrets_are_no_log_and_nothing_else_is():
 def test_both_variants_describe_each_option_alike(name):
     plugin_description = PLUGIN_DOCS[name]["description"]
     assert plugin_description and all(isinstance(line, str) and line.strip() for line in plugin_description)
-    assert MODULE_DOCS[name]["description"] == plugin_description + [options.env_sentence(SPEC[name]["fallback"][1])]
-    assert not any(ENV_SENTENCE.match(line) for line in plugin_description)
     table = dict((option["name"], option) for option in options.OPTIONS)[name]
-    assert plugin_description == list(table["description"])
+    common = list(table["description"])
+    plugin_only = list(table.get("plugins", {}).get("description", ()))
+    assert MODULE_DOCS[name]["description"] == common + [options.env_sentence(SPEC[name]["fallback"][1])]
+    assert not any(ENV_SENTENCE.match(line) for line in plugin_description)
+    assert plugin_description == common + plugin_only
 
 
 def test_the_ranges_are_the_ones_documented():
