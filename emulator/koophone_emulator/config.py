@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 PAGING_FIELDS = ("data", "top", "both")
 INSTALL_RESPONSES = ("data", "nested")
 FAULT_KINDS = ("5xx", "drop", "lost", "429", "expire")
+# Random faults and spikes: one generator for all requests, so a request's draw depends on every request
+# before it; or one per operation, so the Nth request of an operation meets the same draw however many
+# polls (of other operations) a run's timing made.
+FAULT_DRAWS = ("shared", "per-operation")
 # Strict and lenient readings of the reference (docs/emulator.md "Strict and lenient readings"):
 # the first value of each is the default, the strict reading.
 COMMAND_CHARSETS = ("strict", "any")
@@ -49,6 +53,18 @@ class Settings:
     rate_lost: float = field(default=0.0, metadata=_opt("--rate-lost", "share applied, then closed unanswered"))
     rate_429: float = field(default=0.0, metadata=_opt("--rate-429", "share answered 429 (throttled)"))
     retry_after: int = field(default=1, metadata=_opt("--retry-after", "Retry-After seconds sent with 429"))
+    rate_spike: float = field(
+        default=0.0, metadata=_opt("--rate-spike", "share of requests delayed a further spike_ms (latency spikes)")
+    )
+    spike_ms: float = field(default=200.0, metadata=_opt("--spike-ms", "extra delay of a latency spike"))
+    fault_draws: str = field(
+        default="shared",
+        metadata=_opt(
+            "--fault-draws",
+            "one random stream for every request (shared), or one per operationId (per-operation)",
+            choices=FAULT_DRAWS,
+        ),
+    )
     throttle_rps: float = field(
         default=0.0, metadata=_opt("--throttle-rps", "token bucket: answer 429 above this many requests/s (0: off)")
     )
@@ -295,7 +311,7 @@ def settings_from_args(argv=None):
     for spec in dataclasses.fields(Settings):
         if hasattr(args, spec.name):
             setattr(settings, spec.name, getattr(args, spec.name))
-    for name in ("rate_5xx", "rate_drop", "rate_lost", "rate_429"):
+    for name in ("rate_5xx", "rate_drop", "rate_lost", "rate_429", "rate_spike"):
         if not 0 <= getattr(settings, name) <= 1:
             build_parser().error("--%s must be between 0 and 1" % name.replace("_", "-"))
     for spec in dataclasses.fields(Settings):

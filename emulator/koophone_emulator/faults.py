@@ -7,6 +7,9 @@ Kinds and what the server does with them:
 - "lost": apply the request, then close the connection unanswered (the response was lost);
 - "expire": answer 401 KOOPHONE.API.6001 as if the token had just expired (script only).
 
+Latency spikes (``rate_spike``, ``spike_ms``) delay a share of requests on top of ``latency_ms``;
+they are drawn from a generator of their own, so turning them on moves no fault.
+
 A scripted fault (``{"operation": "CreateInstance", "fault": "lost", "times": 1}``) hits the
 next matching request(s) exactly; otherwise the rates decide, with a generator seeded from
 ``--seed`` so a run can be repeated. Faults only touch the operations in ``fault_operations``
@@ -28,8 +31,28 @@ class Faults:
 
     def reseed(self, seed):
         with self.lock:
+            self.seed = seed
             self.rng = random.Random("faults-%s" % seed)
+            self.streams = {}
             self.bucket = None
+
+    def _stream(self, kind, operation):
+        """The generator of ``kind`` ("faults" or "spikes") for ``operation``, per ``fault_draws``."""
+        if self.settings.fault_draws != "per-operation":
+            operation = None
+        if kind == "faults" and operation is None:
+            return self.rng  # the historical stream: a seed keeps hitting the same requests
+        key = (kind, operation)
+        if key not in self.streams:
+            self.streams[key] = random.Random("%s-%s-%s" % (kind, self.seed, operation or ""))
+        return self.streams[key]
+
+    def spike(self, operation):
+        """Whether this request is delayed by a latency spike (``spike_ms`` more)."""
+        if self.settings.rate_spike <= 0 or not self.in_scope(operation):
+            return False
+        with self.lock:
+            return self._stream("spikes", operation).random() < self.settings.rate_spike
 
     def in_scope(self, operation):
         scope = self.settings.fault_operations
@@ -51,7 +74,8 @@ class Faults:
                 return None, None
             if settings.throttle_rps > 0 and not self._take_token(settings.throttle_rps):
                 return "429", 429
-            roll = self.rng.random()
+            rng = self._stream("faults", operation)
+            roll = rng.random()
             for kind, rate in (
                 ("5xx", settings.rate_5xx),
                 ("drop", settings.rate_drop),
@@ -59,7 +83,7 @@ class Faults:
                 ("429", settings.rate_429),
             ):
                 if roll < rate:
-                    return kind, (self.rng.choice((500, 502, 503)) if kind == "5xx" else None)
+                    return kind, (rng.choice((500, 502, 503)) if kind == "5xx" else None)
                 roll -= rate
             return None, None
 

@@ -56,12 +56,15 @@ class Gateway:
             "status": None,
             "error_code": None,
             "fault": None,
+            "spike": False,
             "peer": req.peer,  # client address:port, so a test can count connections (keep-alive)
         }
         fault, fault_status = None, None
         if operation is not None:
-            if settings.latency_ms > 0 and emulator.faults.in_scope(operation):
-                time.sleep(settings.latency_ms / 1000.0)  # outside any lock: concurrent requests overlap
+            record["spike"] = emulator.faults.spike(operation)
+            delay_ms = settings.latency_ms + (settings.spike_ms if record["spike"] else 0)
+            if delay_ms > 0 and emulator.faults.in_scope(operation):
+                time.sleep(delay_ms / 1000.0)  # outside any lock: concurrent requests overlap
             fault, fault_status = emulator.faults.decide(operation)
         record["fault"] = fault
         answer_id = request_id or uuid.uuid4().hex

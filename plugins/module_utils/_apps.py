@@ -30,6 +30,7 @@ from urllib.parse import unquote, urlsplit
 from ansible_collections.koophone.cloud.plugins.module_utils import _operations as operations
 from ansible_collections.koophone.cloud.plugins.module_utils import _statuses as statuses
 from ansible_collections.koophone.cloud.plugins.module_utils import _tasks as tasks
+from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
 from ansible_collections.koophone.cloud.plugins.module_utils._client import listed, payload
 from ansible_collections.koophone.cloud.plugins.module_utils._errors import (
     InvalidOption,
@@ -142,6 +143,7 @@ def size_text(size_mb):
 
 def failure(error_code, error_msg, what=None):
     """A per-instance failure: the service's code and message, and a sentence a user can act on."""
+    error_code, error_msg = validation.as_text(error_code), validation.as_text(error_msg)
     explained = ERROR_TEXT.get(code_number(error_code))
     text = explained or error_msg or "failed"
     if explained and error_msg and error_msg.rstrip(".").lower() not in explained.lower():
@@ -203,8 +205,12 @@ def _sort_results(chunk, command, results, failures):
             failures[instance_id] = failure_of(chunk.error, "sync-command %r" % command)
         return []
     for entry in listed(chunk.answer, "cmd_results"):
-        if entry.get("instance_id") in chunk.ids:
-            results[entry["instance_id"]] = entry
+        instance_id = validation.id_text(entry.get("instance_id"))
+        if instance_id in chunk.ids:
+            result = results[instance_id] = dict(entry)
+            for field in ("execute_msg", "error_code", "error_msg"):  # String in the reference: read as text
+                if field in result:
+                    result[field] = validation.as_text(result[field])
     for instance_id in chunk.ids:
         if instance_id not in results:
             failures[instance_id] = failure(None, None, "sync-command %r returned no result" % command)
@@ -212,10 +218,7 @@ def _sort_results(chunk, command, results, failures):
 
 
 def succeeded(entry):
-    try:
-        return int(entry.get("status")) == 2
-    except (TypeError, ValueError):
-        return False
+    return validation.as_int(entry.get("status")) == 2
 
 
 # ---------------------------------------------------------------- installed versions
@@ -409,9 +412,11 @@ def install_body(params, file_name, ids):
 def task_of(answer):
     """(task_id, {instance_id: job_id}) from ``data.{task_id,cmd_jobs}`` or the reference's ``data.data.{...}``."""
     jobs = dict(
-        (job.get("instance_id"), job.get("job_id")) for job in listed(answer, "cmd_jobs") if job.get("instance_id")
+        (validation.id_text(job.get("instance_id")), validation.id_text(job.get("job_id")))
+        for job in listed(answer, "cmd_jobs")
+        if validation.id_text(job.get("instance_id"))
     )
-    return payload(answer, "task_id").get("task_id"), jobs
+    return validation.id_text(payload(answer, "task_id").get("task_id")), jobs
 
 
 def lost_answer(error, what, timeout):

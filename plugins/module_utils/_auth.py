@@ -85,7 +85,7 @@ class TokenAuth:
         headers["X-Auth-Token"] = self._token
         return headers
 
-    def renew(self):
+    def renew(self, sent_headers=None):
         return False
 
 
@@ -106,7 +106,7 @@ class AkSkAuth:
             headers["X-Security-Token"] = self._security_token
         return signer.sign(method, path, query, headers, body, self._access_key, self._secret_key)
 
-    def renew(self):
+    def renew(self, sent_headers=None):
         # Never retry a refused signature: the gateway locks an access key after repeated failures.
         return False
 
@@ -164,11 +164,18 @@ class IamPasswordAuth:
         headers["X-Auth-Token"] = self._current_token()
         return headers
 
-    def renew(self):
-        """Forget the token after a 401 so the next request logs in again."""
+    def renew(self, sent_headers=None):
+        """Forget the token after a 401 so the next request logs in again.
+
+        Only the token that ``sent_headers`` carried: when several requests in flight meet the expired
+        token at once, the first renews it and the others repeat with the new one (one login, not one
+        per request, and no new token thrown away).
+        """
+        used = (sent_headers or {}).get("X-Auth-Token")
         with self._lock:
-            self._token = None
-            self._cache.clear()
+            if used is None or self._token is None or self._token["token"] == used:
+                self._token = None
+                self._cache.clear()
         return True
 
 
@@ -187,15 +194,17 @@ def _cache_key(params):
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()
 
 
-def parse_iam_time(value):
-    """'2019-02-13T06:52:13.855000Z' -> epoch seconds (UTC)."""
+def parse_iam_time(value, field="expires_at"):
+    """'2019-02-13T06:52:13.855000Z' -> epoch seconds (UTC); ``field`` names it in errors."""
     if not value:
-        raise KooPhoneAuthError("IAM answered without token.expires_at", operation="IAM login")
+        raise KooPhoneAuthError("IAM answered without token.%s" % field, operation="IAM login")
+    if not isinstance(value, str):
+        raise KooPhoneAuthError("IAM answered a token.%s that is not text: %r" % (field, value), operation="IAM login")
     text = value.rstrip("Z").split(".")[0].replace(" ", "T")
     try:
         return float(calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%S")))
     except ValueError:
-        raise KooPhoneAuthError("IAM answered an unreadable expires_at %r" % (value,), operation="IAM login") from None
+        raise KooPhoneAuthError("IAM answered an unreadable %s %r" % (field, value), operation="IAM login") from None
 
 
 def default_cache_dir():

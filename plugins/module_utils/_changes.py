@@ -153,8 +153,12 @@ class Changes:
 
 
 def task_ids(answers):
-    """The task ids of reset/unassign/backup answers: ``data.task_id`` or nested ``data.data.task_id``."""
-    return [payload(answer, "task_id")["task_id"] for answer in answers if payload(answer, "task_id").get("task_id")]
+    """The task ids of reset/unassign/backup answers: ``data.task_id`` or nested ``data.data.task_id``.
+
+    An id the service writes as a number is read as its digits; one of any other type is no id.
+    """
+    found = (validation.id_text(payload(answer, "task_id").get("task_id")) for answer in answers)
+    return [task_id for task_id in found if task_id]
 
 
 def fail(kp, msg, failures=(), **result):

@@ -9,7 +9,6 @@ of id lists, paging and polling. Modules only decide what the desired state need
 """
 
 import json
-import math
 import os
 import random
 import threading
@@ -44,6 +43,7 @@ except ImportError as exc:  # pragma: no cover - reported by the module through 
 from ansible_collections.koophone.cloud.plugins.module_utils import _errors as errors
 from ansible_collections.koophone.cloud.plugins.module_utils import _operations as operations
 from ansible_collections.koophone.cloud.plugins.module_utils import _options as options
+from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
 from ansible_collections.koophone.cloud.plugins.module_utils._auth import choose_auth, parse_iam_time
 from ansible_collections.koophone.cloud.plugins.module_utils._errors import (
     InvalidOption,
@@ -177,10 +177,16 @@ class KooPhoneClient:
                 error_code=code,
                 error_msg=message,
             )
-        token_info = answer.get("token") or {}
+        token_info = answer.get("token")
+        if not isinstance(token_info, dict):
+            raise KooPhoneAuthError(
+                "IAM answered without a token object (token is %s)" % _kind(token_info),
+                operation=operations.IAM_LOGIN,
+                status=response.status_code,
+            )
         expires_at = parse_iam_time(token_info.get("expires_at"))
         issued = token_info.get("issued_at")
-        return token, expires_at, parse_iam_time(issued) if issued else time.time()
+        return token, expires_at, parse_iam_time(issued, "issued_at") if issued else time.time()
 
     def _send(self, request):
         """Send with retries. Returns the final requests.Response that is not a retryable failure."""
@@ -218,7 +224,8 @@ class KooPhoneClient:
                 ) from None
 
             status = response.status_code
-            if status == 401 and request.signed and not renewed and _token_problem(response) and self.auth.renew():
+            renew = status == 401 and request.signed and not renewed and _token_problem(response)
+            if renew and self.auth.renew(sent_headers):
                 renewed = True  # an expired IAM token: log in once more and repeat; the 401 applied nothing
                 continue
             if (status == 429 or (status >= 500 and request.repeatable)) and self._may_retry(attempt, deadline):
@@ -327,7 +334,10 @@ class KooPhoneClient:
         if len(ids) <= PER_ID_LOOKUP_LIMIT:
             found = []
             lookups = self.map_concurrently(
-                lambda instance_id: self.list_all("ListInstances", dict(query, instance_id=instance_id), page_size), ids
+                lambda instance_id: self.list_all(
+                    "ListInstances", dict(query, instance_id=instance_id), page_size, key="instance_id"
+                ),
+                ids,
             )
             for items, error in lookups:
                 if error is not None:
@@ -431,6 +441,7 @@ class _PagedListing:
     def fetch(self, page_no, size):
         query = dict(self.query, page_no=page_no, page_size=size)
         answer = self.client.call(self.operation_name, path_params=self.path_params, query=query)
+        _check_items(self.operation_name, answer, page_no, self.key)
         total = _paging_field(answer, "total_count")
         if total is not None:
             self.totals.add(total)
@@ -446,27 +457,54 @@ class _PagedListing:
         size = min(self.page_size, served) or self.page_size
         next_page = 2
         if total is not None and total > served and served:
-            pages = list(range(2, int(math.ceil(float(total) / size)) + 1))
-            next_page = len(pages) + 2
-            items.extend(self._pages(pages, size))
-        # No total_count, or fewer items than it says although every page was full: read on, one
-        # page at a time, until a page comes back short.
-        last_full = len(items) >= (next_page - 1) * size
-        while served and last_full and (total is None or len(self._unique(items)) < total):
-            answer = self.fetch(next_page, size)
-            page = _page_items(answer)
-            self.handed_over(next_page, page)
-            items.extend(page)
-            last_full = len(page) >= size
-            next_page += 1
+            pages = -(-total // size)
+            if total > MAX_LISTED_ITEMS or pages > MAX_PAGES:
+                return self._unique(items), (
+                    "its total_count %d would take %d pages of %d; no fleet is that large (a listing is read up to "
+                    "%d items in at most %d pages), so no further page was asked for"
+                    % (total, pages, size, MAX_LISTED_ITEMS, MAX_PAGES)
+                )
+            items.extend(self._pages(list(range(2, pages + 1)), size))
+            next_page = pages + 1
+        problem = None
+        if served and len(items) >= (next_page - 1) * size and (total is None or len(self._unique(items)) < total):
+            problem = self._read_on(items, next_page, size, total)
         items = self._unique(items)
-        if total is None:
-            return items, None
+        if problem is not None or total is None:
+            return items, problem
         if len(self.totals) > 1:
             return items, "total_count changed from page to page (%s)" % ", ".join(str(n) for n in sorted(self.totals))
         if len(items) < total:
             return items, "%d items received of total_count %d" % (len(items), total)
         return items, None
+
+    def _read_on(self, items, next_page, size, total):
+        """No total_count, or fewer items than it says although every page was full: read on, one page
+        at a time, until a page comes back short. Returns what is wrong, or None.
+
+        A service that ignores page_no serves the same full page for ever: a page that repeats the
+        one before it, or (with ``key``) brings no item not seen yet, ends the reading as a problem.
+        """
+        seen = set(item[self.key] for item in items) if self.key is not None else None
+        while True:
+            if next_page > MAX_PAGES:
+                return "it still had full pages after %d pages; no fleet is that large" % MAX_PAGES
+            page = _page_items(self.fetch(next_page, size))
+            before = items[-len(page) :] if page else []
+            if (seen is None and page and page == before) or (
+                seen is not None and page and all(item[self.key] in seen for item in page)
+            ):
+                return (
+                    "page %d repeats items already read (the service seems to ignore page_no), so the listing has "
+                    "no end to read to" % next_page
+                )
+            self.handed_over(next_page, page)
+            items.extend(page)
+            if seen is not None:
+                seen.update(item[self.key] for item in page)
+            if len(page) < size or (total is not None and len(self._unique(items)) >= total):
+                return None
+            next_page += 1
 
     def _pages(self, pages, size):
         def fetch(page_no):
@@ -528,6 +566,14 @@ class ChunkResult:
 
 # -------------------------------------------------------------------- answer handling
 
+# A listing is read up to this many items, in at most this many pages: ten times the largest fleet
+# the collection is built for (DESIGN.md: 50,000 phones; a name prefix numbers at most 99,999), and
+# that many items in pages of 100 (the batch-query default). A total_count past either is refused
+# before any further page is asked for: a broken gateway claiming 10**18 items must not cost a
+# billion requests. docs/readings.md #16.
+MAX_LISTED_ITEMS = 1000000
+MAX_PAGES = 10000
+
 
 def _encode_body(body):
     if body is None:
@@ -538,7 +584,7 @@ def _encode_body(body):
 def _parse_json(operation_name, response, request_id, strict=True):
     try:
         answer = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python's stack
         if not strict:
             return {}
         excerpt = (response.text or "")[:EXCERPT_CHARS].strip() or "(empty body)"
@@ -557,23 +603,34 @@ def _error_fields(answer):
         return None, None
     iam = answer.get("error")
     if isinstance(iam, dict):  # IAM: {"error": {"code": 401, "message": ...}}
-        return _text(iam.get("code")), iam.get("message") or iam.get("title")
+        return _text(iam.get("code")), validation.as_text(iam.get("message") or iam.get("title"))
     code = answer.get("error_code")
     message = answer.get("error_msg") or answer.get("error_info") or answer.get("message")
     data = answer.get("data")
     if code is None and isinstance(data, dict):  # batch-query puts them inside data
         code = data.get("error_code")
         message = message or data.get("error_msg")
-    return _text(code), message
+    return _text(code), validation.as_text(message)
 
 
 def _check_answer(operation_name, status, answer, request_id):
     code, message = _error_fields(answer)
     # The ListInstances schema has no top-level error_code and shows data.error_code "null": a 2xx
     # answer that carries data but no error_code at all counts as success.
-    no_code = code in (None, "", "null") and 200 <= status < 300 and "data" in answer
-    if code == "0" or no_code:
+    success = 200 <= status < 300
+    no_code = code in (None, "", "null") and success and "data" in answer
+    if (code == "0" and success) or no_code:
         return
+    text = message or "The service reported an error"
+    if code == "0":
+        # error_code "0" says success, the status says otherwise: the status wins (a redirect the
+        # client does not follow, a 4xx, or a 429/5xx that was still there once the retries were spent).
+        text = "The service answered HTTP %s%s although its error_code says success" % (
+            status,
+            " (a redirect, which the client does not follow)" if 300 <= status < 400 else "",
+        )
+        if status == 429 or status >= 500:
+            text += ", and still did after every retry"
     kind = errors.error_kind(code)
     if kind == errors.PERMISSION:
         error_class = KooPhonePermissionError
@@ -582,7 +639,7 @@ def _check_answer(operation_name, status, answer, request_id):
     else:
         error_class = KooPhoneError
     raise error_class(
-        message or "The service reported an error",
+        text,
         operation=operation_name,
         status=status,
         error_code=code,
@@ -598,7 +655,7 @@ def _token_problem(response):
     """
     try:
         answer = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return True  # a bare 401 from a gateway: the credentials, not the instances
     code, _message = _error_fields(answer if isinstance(answer, dict) else {})
     return code in (None, "") or errors.error_kind(code) == errors.TOKEN_INVALID
@@ -641,6 +698,14 @@ def _text(value):
     return None if value is None else "%s" % (value,)
 
 
+def _kind(value):
+    """How a message names a value of the wrong type: ``a list``, ``null``..."""
+    if value is None:
+        return "null"
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    return names.get(type(value), "a number")
+
+
 def _answer_request_id(response, request_id):
     return response.headers.get("x-request-id") or request_id
 
@@ -651,13 +716,30 @@ def _page_items(answer):
     return items if isinstance(items, list) else []
 
 
+def _check_items(operation_name, answer, page_no, key=None):
+    """Refuse a page whose items cannot be read: one that is not an object, or (with ``key``) one
+    without a text ``key``. A listing that dropped such an item would decide on a fleet it did not
+    see (count too few phones and buy more, leave a phone out of the inventory); see docs/readings.md
+    #17."""
+    for index, item in enumerate(_page_items(answer)):
+        if not isinstance(item, dict):
+            problem = "is %s, not an object" % _kind(item)
+        elif key is not None and not (isinstance(item.get(key), str) and item[key]):
+            value = item.get(key)
+            problem = "has no %s" % key if value in (None, "") else "has %s %s, not an id" % (_kind(value), key)
+        else:
+            continue
+        raise KooPhoneError(
+            "The service answered a listing that cannot be read: page %d, item %d (data.result[%d]) %s. Nothing "
+            "was decided on it" % (page_no, index + 1, index, problem),
+            operation=operation_name,
+        )
+
+
 def _paging_field(answer, name):
     data = answer.get("data")
     value = data.get(name) if isinstance(data, dict) and data.get(name) is not None else answer.get(name)
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return validation.as_int(value)
 
 
 def _retry_after_seconds(value):
@@ -666,8 +748,12 @@ def _retry_after_seconds(value):
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
         parsed = parsedate_tz(value)
         return max(0.0, mktime_tz(parsed) - time.time()) if parsed else None
+    except (ValueError, OverflowError, TypeError, IndexError):  # a date no clock can hold: no hint
+        return None
 
 
 def may_have_reached_service(exc):

@@ -86,8 +86,8 @@ class CommandRun:
         output = item.get("execute_msg")
         entry["status"] = status
         entry["status_name"] = statuses.name_of(statuses.JOB_STATUS, status)
-        entry["error_code"] = item.get("error_code") or ""
-        entry["error_msg"] = item.get("error_msg") or ""
+        entry["error_code"] = validation.as_text(item.get("error_code")) or ""
+        entry["error_msg"] = validation.as_text(item.get("error_msg")) or ""
         self._set_stdout(entry, output)
         entry["failed"] = status in FAILED or status not in statuses.JOB_STATUS
         if status not in statuses.JOB_STATUS and not entry["error_msg"]:
@@ -150,7 +150,7 @@ class CommandRun:
         self.pending_set.add(instance_id)
 
     def _set_stdout(self, entry, output):
-        text = "" if output is None else "%s" % (output,)
+        text = validation.as_text(output) or ""
         if self.strip_empty_ends:
             text = text.rstrip("\r\n")
         entry["stdout"] = text
@@ -192,22 +192,27 @@ def command_body(command, progress=None):
     return body
 
 
-def _start(run, operation):
+def _answered_chunks(client, run, operation, command):
+    """Send ``command`` in chunks of the operation's size, concurrently; yield the chunks answered.
+
+    A refused chunk, or one whose answer was lost, is recorded on ``run`` as it arrives.
+    """
     size = operations.get(operation).chunk_size or len(run.entries) or 1
     run.progress.start(run, -(-len(run.entries) // size))
+    for chunk in client.call_batched(operation, run.instance_ids, command_body(command, run.progress)):
+        if chunk.failed:
+            run.request_failed(chunk.ids, chunk.error)
+        else:
+            yield chunk
 
 
 def run_sync(client, run, command):
     """sync-command, 100 instances per request, the chunks concurrently."""
-    _start(run, SYNC_OPERATION)
-    for chunk in client.call_batched(SYNC_OPERATION, run.instance_ids, command_body(command, run.progress)):
-        if chunk.failed:
-            run.request_failed(chunk.ids, chunk.error)
-            continue
+    for chunk in _answered_chunks(client, run, SYNC_OPERATION, command):
         answered = set()
         wanted = set(chunk.ids)
         for item in listed(chunk.answer, "cmd_results"):
-            instance_id = item.get("instance_id")
+            instance_id = validation.id_text(item.get("instance_id"))
             if instance_id in wanted and instance_id not in answered:
                 run.record(instance_id, item)
                 answered.add(instance_id)
@@ -226,16 +231,12 @@ def run_sync(client, run, command):
 
 def submit_async(client, run, command):
     """async-command, 100 instances per request, the chunks concurrently; map every job to its instance."""
-    _start(run, ASYNC_OPERATION)
-    for chunk in client.call_batched(ASYNC_OPERATION, run.instance_ids, command_body(command, run.progress)):
-        if chunk.failed:
-            run.request_failed(chunk.ids, chunk.error)
-            continue
+    for chunk in _answered_chunks(client, run, ASYNC_OPERATION, command):
         data = payload(chunk.answer, "cmd_jobs")
-        task_id = data.get("task_id")
+        task_id = validation.id_text(data.get("task_id"))
         jobs = {}
         for job in listed(chunk.answer, "cmd_jobs"):
-            instance_id, job_id = job.get("instance_id"), job.get("job_id")
+            instance_id, job_id = validation.id_text(job.get("instance_id")), validation.id_text(job.get("job_id"))
             if instance_id in chunk.ids and job_id and instance_id not in jobs.values():
                 jobs[job_id] = instance_id
                 run.submitted(instance_id, task_id, job_id)
@@ -278,8 +279,9 @@ def wait_for_jobs(client, run, wait_timeout):
     def record(task):
         jobs = run.jobs[task.task_id]
         for job in task.jobs:
-            if job.get("job_id") in jobs:
-                run.record(jobs[job["job_id"]], job)
+            job_id = validation.id_text(job.get("job_id"))
+            if job_id in jobs:
+                run.record(jobs[job_id], job)
 
     poller = _ReportingPoller(
         client,
@@ -375,7 +377,8 @@ def resolve_names(client, run):
         found = client.read_instances(wanted)
     except KooPhoneError:
         return {}
-    return dict((i, item.get("instance_name")) for i, item in found.items() if item.get("instance_name"))
+    names = dict((i, validation.as_text(item.get("instance_name"))) for i, item in found.items())
+    return dict((i, name) for i, name in names.items() if name)
 
 
 def label(instance_id, names=None):
@@ -629,15 +632,15 @@ def describe_job(task_id, job):
     status = validation.as_int(job.get("status"))
     described = {
         "task_id": task_id,
-        "job_id": job.get("job_id"),
+        "job_id": validation.id_text(job.get("job_id")),
         "status": status,
         "status_name": statuses.name_of(statuses.JOB_STATUS, status),
-        "error_code": job.get("error_code") or "",
-        "error_msg": job.get("error_msg") or "",
-        "execute_msg": job.get("execute_msg"),
+        "error_code": validation.as_text(job.get("error_code")) or "",
+        "error_msg": validation.as_text(job.get("error_msg")) or "",
+        "execute_msg": validation.as_text(job.get("execute_msg")),
     }
-    if job.get("instance_id"):  # not in the reference's JobDetail, but kept if the service sends it
-        described["instance_id"] = job["instance_id"]
+    if validation.id_text(job.get("instance_id")):  # not in the reference's JobDetail, but kept if sent
+        described["instance_id"] = validation.id_text(job["instance_id"])
     return described
 
 

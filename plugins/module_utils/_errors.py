@@ -27,12 +27,14 @@ class KooPhoneError(Exception):
         request_id=None,
         maybe_applied=False,
     ):
+        # The service's words may come in any JSON type; the messages built from them are text.
+        message = _text(message)
         super().__init__(message)
         self.message = message
         self.operation = operation
         self.status = status
-        self.error_code = error_code
-        self.error_msg = error_msg
+        self.error_code = None if error_code is None else _text(error_code)
+        self.error_msg = None if error_msg is None else _text(error_msg)
         self.request_id = request_id
         self.maybe_applied = maybe_applied
 
@@ -67,6 +69,10 @@ class KooPhoneError(Exception):
         if request_id and self.request_id:
             details.append("x-request-id=%s" % self.request_id)
         return "%s (%s)" % (self.message, ", ".join(details)) if details else self.message
+
+
+def _text(value):
+    return value if isinstance(value, str) else "%s" % (value,)
 
 
 class KooPhoneAuthError(KooPhoneError):

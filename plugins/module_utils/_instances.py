@@ -98,7 +98,7 @@ def read_by_prefix(client, prefix, server_filter=False):
     query = {"instance_name": prefix} if server_filter else {}
     numbered = []
     for item in client.list_all("ListInstances", query, PAGE_SIZE, key="instance_id"):
-        match = pattern.match(item.get("instance_name") or "")
+        match = pattern.match(validation.as_text(item.get("instance_name")) or "")
         if match:
             numbered.append((int(match.group(1)), item))
     numbered.sort(key=lambda pair: pair[0])
@@ -387,7 +387,7 @@ class Progress:
         """prepare's per-instance answer (``status_list``) into the entries."""
         for answer in answers:
             for item in listed(answer, "status_list"):
-                entry = self.entries.get(item.get("instance_id"))
+                entry = self.entries.get(validation.id_text(item.get("instance_id")))
                 if entry is not None:
                     # The queue position is what the first reading after the prepare says.
                     self._first_reading.discard(entry["instance_id"])

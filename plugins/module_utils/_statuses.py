@@ -47,7 +47,7 @@ INSTANCE_FIELDS = {
 def name_of(table, value):
     try:
         return table.get(int(value), "unknown")
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: infinity (1e400 in the JSON)
         return "unknown"
 
 

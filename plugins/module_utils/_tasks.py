@@ -22,7 +22,7 @@ import time
 
 from ansible_collections.koophone.cloud.plugins.module_utils import _errors as errors
 from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
-from ansible_collections.koophone.cloud.plugins.module_utils._client import listed
+from ansible_collections.koophone.cloud.plugins.module_utils._client import listed, payload
 
 OPERATION = "ExecuteJob"
 UNFINISHED = (0, 1)
@@ -152,7 +152,10 @@ class TaskPoller:
 
     def __init__(self, client, task_ids, on_read=None):
         self.client = client
-        self.tasks = dict((task_id, Task(task_id)) for task_id in dict.fromkeys(task_ids) if task_id)
+        # Task ids come from answers: one written as a number is polled by its digits; a list or an
+        # object is no id, and there is nothing to poll.
+        task_ids = dict.fromkeys(validation.id_text(task_id) for task_id in task_ids)
+        self.tasks = dict((task_id, Task(task_id)) for task_id in task_ids if task_id)
         self.on_read = on_read
 
     def unsettled(self):
@@ -175,7 +178,8 @@ class TaskPoller:
         )
         for task, (answer, error) in zip(pending, outcomes):
             if error is None:
-                task.found, task.jobs, task.error, task.read_failures = True, listed(answer, "jobs"), None, 0
+                jobs = [_read_job(job) for job in listed(answer, "jobs")]
+                task.found, task.jobs, task.error, task.read_failures = True, jobs, None, 0
                 if self.on_read is not None:
                     self.on_read(task)
             elif errors.is_code(error, "1323"):
@@ -210,14 +214,82 @@ class TaskPoller:
     def jobs(self):
         return [(task, job) for task in self.tasks.values() for job in task.jobs]
 
-    def failed_jobs(self):
-        return [dict(job, task_id=task.task_id) for task, job in self.jobs() if job_status(job) in FAILED]
+    def failed_jobs(self, started=None):
+        """The failed jobs, each with its ``task_id``, and its ``instance_id`` when it is known.
+
+        The reference's JobDetail names no instance: ``started`` (job_instances() of the answers that
+        started the tasks) tells which instance a job is.
+        """
+        failed = []
+        for task, job in self.jobs():
+            if job_status(job) not in FAILED:
+                continue
+            entry = dict(job, task_id=task.task_id)
+            instance_id = _instance_of(started, task.task_id, entry.get("job_id")) or entry.get("instance_id")
+            entry.pop("instance_id", None)
+            if instance_id:
+                entry["instance_id"] = instance_id
+            failed.append(entry)
+        return failed
 
     def unknown_tasks(self):
         return [task for task in self.tasks.values() if task.unknown]
 
     def unreadable_tasks(self):
         return [task for task in self.tasks.values() if task.unreadable and not task.unknown]
+
+
+def _read_job(job):
+    """A JobDetail with its ids and texts as text (the reference types them String), so that every
+    caller can key by job_id and print the messages: see _validation.id_text and as_text."""
+    job = dict(job)
+    for field in ("job_id", "instance_id"):
+        if field in job:
+            job[field] = validation.id_text(job[field])
+    for field in ("error_code", "error_msg", "execute_msg"):
+        if field in job:
+            job[field] = validation.as_text(job[field])
+    return job
+
+
+def job_instances(answers):
+    """{task_id: {job_id: instance_id}} from the answers that started tasks (``data.task_id`` and
+    ``data.cmd_jobs[]``, also nested in ``data.data``): how a job is known to be an instance's."""
+    started = {}
+    for answer in answers:
+        task_id = validation.id_text(payload(answer, "task_id").get("task_id"))
+        if task_id is None:
+            continue
+        jobs = started.setdefault(task_id, {})
+        for job in listed(answer, "cmd_jobs"):
+            instance_id = validation.id_text(job.get("instance_id"))
+            if instance_id:
+                jobs[validation.id_text(job.get("job_id"))] = instance_id
+    return started
+
+
+def _instance_of(started, task_id, job_id):
+    """The instance of ``job_id`` in ``task_id``; or the task's one instance, when it was started for one."""
+    jobs = (started or {}).get(task_id) or {}
+    if job_id is not None and job_id in jobs:
+        return jobs[job_id]
+    instances = set(jobs.values())
+    return instances.pop() if len(instances) == 1 else None
+
+
+def describe_jobs(jobs):
+    """Failed jobs for a message: ``instance ph001 (job j1 of task RM_1): reset failed [E]``, capped."""
+
+    def one(job):
+        where = "job %s of task %s" % (job.get("job_id") or "(no job_id)", job["task_id"])
+        if job.get("instance_id"):
+            where = "instance %s (%s)" % (job["instance_id"], where)
+        reason = job.get("error_msg") or "failed"
+        if job.get("error_code"):
+            reason = "%s [%s]" % (reason, job["error_code"])
+        return "%s: %s" % (where, reason)
+
+    return validation.some((one(job) for job in jobs), separator="; ")
 
 
 def wait_for_state(client, ids, still_pending, timeout):

@@ -8,6 +8,7 @@ Each raises InvalidOption naming the option and the limit, so a user sees what t
 without a round trip to the service.
 """
 
+import json
 import re
 import time
 
@@ -84,11 +85,41 @@ def check_command(option, command):
 
 
 def as_int(value):
-    """An API number (sent as a number or a string) as an int, or None."""
+    """An API number (sent as a number or a string) as an int, or None (also for infinity and NaN,
+    which a JSON parser makes of 1e400)."""
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
+
+
+def as_text(value):
+    """A field the reference types String (a message, an output, a name) as text, or None.
+
+    A service that sends a number, a list or an object there still gets its words shown: scalars as
+    written, containers as JSON.
+    """
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (dict, list)):
+        try:
+            return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+        except (TypeError, ValueError, RecursionError):
+            return "(unreadable %s)" % type(value).__name__
+    return "%s" % (value,)
+
+
+def id_text(value):
+    """An id from an answer (instance, job, task) as text, or None when it cannot be one.
+
+    Ids are compared with, and keyed by, the ids the collection sent: an id the service writes as a
+    number is read as its digits; null, "", a boolean, a list or an object is no id at all.
+    """
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return "%d" % value
+    return None
 
 
 # A message names this many instances (or chunks, or reasons); the rest are counted.

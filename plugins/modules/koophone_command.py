@@ -28,7 +28,7 @@ options:
     description:
       - The instances to run the command on. Any number; each id is at most 32 characters.
       - An id given twice runs the command once and gets one result.
-      - An empty list sends nothing and returns no results.
+      - An empty list is refused before any request (it is almost always a selection that went wrong upstream).
     type: list
     elements: str
     required: true

@@ -482,7 +482,7 @@ pending_instance_ids:
   type: list
   elements: str
 failed_jobs:
-  description: The unassign clean-up jobs that failed, as the task query reports them.
+  description: The reset or unassign clean-up jobs that failed, as the task query reports them.
   returned: when a clean-up job failed
   type: list
   elements: dict
@@ -492,6 +492,11 @@ failed_jobs:
       type: str
     job_id:
       description: Job id.
+      type: str
+    instance_id:
+      description:
+        - The instance the job ran on, from the answer that started the task (the task query does not name it).
+        - Absent when that answer did not say.
       type: str
     status:
       description: Job status (-1 failed).
@@ -552,9 +557,13 @@ def wait_for(kp, ids, pending, what, always=False):
         )
 
 
-def follow_tasks(kp, always=False):
+def follow_tasks(kp, answers, always=False):
     """Wait for the tasks the changes answered; fail naming jobs that failed. Unknown tasks are left to
-    the state waits (their effect is read from the listing)."""
+    the state waits (their effect is read from the listing).
+
+    ``answers`` are the answers that started the tasks: their ``cmd_jobs`` say which instance each job
+    is (the task query's JobDetail does not).
+    """
     if not kp.result.get("task_ids") or not (always or kp.params["wait"]):
         return
     poller = tasks.TaskPoller(kp.client, kp.result["task_ids"])
@@ -562,11 +571,11 @@ def follow_tasks(kp, always=False):
         fail(
             kp,
             "Tasks still running after wait_timeout=%ss: %s"
-            % (kp.params["wait_timeout"], ", ".join(t.task_id for t in poller.unsettled())),
+            % (kp.params["wait_timeout"], validation.some(t.task_id for t in poller.unsettled())),
         )
-    broken = poller.failed_jobs()
+    broken = poller.failed_jobs(tasks.job_instances(answers))
     if broken:
-        fail(kp, "Jobs failed: %s" % kpi.describe(broken, "error_msg"), failed_jobs=broken)
+        fail(kp, "Jobs failed: %s" % tasks.describe_jobs(broken), failed_jobs=broken)
 
 
 def finish(kp, targets):
@@ -778,7 +787,7 @@ def ensure_rebooted(kp, operation_name):
     changes.fail_on(outcome, operation_name, len(ids))
     if kp.check_mode:
         return kp.result
-    follow_tasks(kp)
+    follow_tasks(kp, outcome.answers)
     wait_for(kp, outcome.done, targets.pending(kpi.is_running), "are not running again")
     return finish(kp, targets)
 
@@ -804,9 +813,9 @@ def ensure_assigned(kp):
         changes.would_change(kpi.ids_of(others))
     kp.result["diff"] = assign_diff(items, dict((item["instance_id"], user_id) for item in items))
     if others and not kp.check_mode:
-        unassign(kp, changes, targets, others)
+        unassigned = unassign(kp, changes, targets, others)
         # Always wait: assigning before the unassign took effect could show the old user's data.
-        follow_tasks(kp, always=True)
+        follow_tasks(kp, unassigned.answers, always=True)
         wait_for(kp, kpi.ids_of(others), targets.pending(kpi.is_unassigned), "are still assigned", always=True)
     outcome = changes.apply(
         "ProvisionInstance",
@@ -834,10 +843,10 @@ def ensure_unassigned(kp):
         )
     changes = Changes(kp, with_tasks=True, instances=kpi.described(items))
     kp.result["diff"] = assign_diff(items, dict((item["instance_id"], None) for item in items))
-    unassign(kp, changes, targets, assigned)
+    unassigned = unassign(kp, changes, targets, assigned)
     if kp.check_mode:
         return kp.result
-    follow_tasks(kp)
+    follow_tasks(kp, unassigned.answers)
     wait_for(kp, kpi.ids_of(assigned), targets.pending(kpi.is_unassigned), "are still assigned")
     return finish(kp, targets)
 
@@ -855,6 +864,7 @@ def unassign(kp, changes, targets, items):
         still_needed=lambda item: item is not None and kpi.is_assigned_to(item, users[item["instance_id"]]),
     )
     changes.fail_on(outcome, "Unassigning", len(users))
+    return outcome
 
 
 def assign_diff(items, after):

@@ -265,7 +265,7 @@ def add_cloud_status(client, instances):
         if chunk.failed:
             raise chunk.error
         for entry in listed(chunk.answer, "status_results"):
-            status_by_id[entry.get("instance_id")] = entry.get("status")
+            status_by_id[validation.id_text(entry.get("instance_id"))] = validation.as_int(entry.get("status"))
     for item in instances:
         status = status_by_id.get(item["instance_id"])
         item["cloud_status"] = status

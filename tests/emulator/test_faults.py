@@ -149,3 +149,69 @@ def test_throttle_rps_token_bucket(api, emulator):
     assert statuses[:5] == [200] * 5 and 429 in statuses
     time.sleep(0.5)
     assert api.list_page(1, 1).status == 200
+
+
+def test_latency_spikes_delay_the_logged_share_by_spike_ms():
+    server = make_server(rate_spike=0.3, spike_ms=400, seed=5)
+    try:
+        api = Api(server.url)
+        timings = []
+        for _attempt in range(30):
+            started = time.monotonic()
+            assert api.list_page(1, 1).code == "0"
+            timings.append(time.monotonic() - started)
+        # The control API is never delayed nor logged as spiked.
+        assert api.control("GET", "health").body == {"ok": True}
+        spikes = [record["spike"] for record in server.emulator.log.since(0) if record["path"] != "/_emulator/health"]
+        assert len(spikes) == 30 and 3 <= sum(spikes) <= 20, spikes
+        for spiked, elapsed in zip(spikes, timings):
+            assert (elapsed >= 0.4) if spiked else (elapsed < 0.3), (spiked, elapsed)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_spikes_are_drawn_apart_from_faults():
+    """Turning spikes on moves no fault: the same seed fails the same requests with and without them."""
+
+    def statuses(**extra):
+        server = make_server(rate_5xx=0.3, seed=7, **extra)
+        try:
+            api = Api(server.url)
+            return [api.list_page(1, 1).status for _attempt in range(20)]
+        finally:
+            server.shutdown()
+            server.server_close()
+
+    assert statuses() == statuses(rate_spike=0.5, spike_ms=1)
+
+
+def test_per_operation_draws_ignore_the_other_operations():
+    """With fault_draws=per-operation, the Nth request of an operation meets the same fault however many
+    requests of other operations came between (a run whose poll count varies stays reproducible)."""
+
+    def install_statuses(polls):
+        server = make_server(rate_5xx=0.3, rate_spike=0.3, spike_ms=1, seed=11, fault_draws="per-operation")
+        try:
+            api = Api(server.url)
+            ids = [inst.instance_id for inst in server.emulator.state.ordered()]
+            seen = []
+            for attempt in range(12):
+                for _poll in range(polls[attempt % len(polls)]):
+                    api.list_page(1, 1)
+                seen.append(reboot(api, ids[:1]).status)
+            spikes = [r["spike"] for r in server.emulator.log.since(0) if r["operation"] == "BatchRebootInstance"]
+            return seen, spikes
+        finally:
+            server.shutdown()
+            server.server_close()
+
+    first = install_statuses([0])
+    assert first == install_statuses([3, 0, 1])
+    assert {200} < set(first[0]) and True in first[1]
+
+
+def test_bad_spike_and_draw_settings_are_refused(api):
+    for change in ({"rate_spike": 1.5}, {"spike_ms": -1}, {"fault_draws": "random"}):
+        answer = api.control("POST", "config", change)
+        assert answer.status == 400, change

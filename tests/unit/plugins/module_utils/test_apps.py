@@ -288,3 +288,17 @@ def test_a_refused_uninstall_is_a_failure(apps_on, connect):
     client = connect(service)
     removed, failures = apps.uninstall(client, apps.InstalledApps(client, PKG), ["a"])
     assert removed == {} and "DELETE_FAILED_INTERNAL_ERROR" in failures["a"]["msg"]
+
+
+def test_a_per_instance_error_that_is_not_text_is_explained_as_text():
+    entry = apps.failure("KOOPHONE.API.62019", {"reason": "disk"}, "pm list packages failed")
+    assert entry["error_msg"] == '{"reason": "disk"}'
+    assert entry["msg"] == 'pm list packages failed: the installation failed ({"reason": "disk"}) [KOOPHONE.API.62019]'
+    assert apps.failure(62019, None)["error_code"] == "62019"
+
+
+def test_a_task_answer_with_ids_that_are_not_text_keeps_only_real_ids():
+    answer = {
+        "data": {"task_id": 5, "cmd_jobs": [{"instance_id": ["a"], "job_id": "j1"}, {"instance_id": "b", "job_id": 2}]}
+    }
+    assert apps.task_of(answer) == ("5", {"b": "2"})

@@ -133,6 +133,22 @@ def test_renew_forgets_the_token_and_the_next_request_logs_in_again(tmp_path):
     assert strategy.headers("GET", "/", [], {}, None)["X-Auth-Token"] == "token-2"
 
 
+def test_requests_that_met_the_same_expired_token_at_once_log_in_once(tmp_path):
+    """Issue 13 fault suite: 8 concurrent app-list reads all answered 6001 made 8 logins. Only the token a
+    request carried is forgotten; the others repeat with the token the first renewal got."""
+    logins = Logins()
+    strategy = iam(tmp_path, logins)
+    sent = [strategy.headers("GET", "/", [], {}, None) for _request in range(3)]
+    assert strategy.renew(sent[0]) is True
+    renewed = strategy.headers("GET", "/", [], {}, None)
+    assert renewed["X-Auth-Token"] == "token-2"
+    assert strategy.renew(sent[1]) is True and strategy.renew(sent[2]) is True
+    assert strategy.headers("GET", "/", [], {}, None)["X-Auth-Token"] == "token-2"
+    assert len(logins.bodies) == 2 and len(list(tmp_path.iterdir())) == 1
+    assert strategy.renew(renewed) is True  # the new token refused too: that one is forgotten
+    assert strategy.headers("GET", "/", [], {}, None)["X-Auth-Token"] == "token-3"
+
+
 def test_a_token_close_to_expiry_is_renewed_before_it_is_used(tmp_path, monkeypatch):
     logins = Logins(lifetime=3600)  # a tenth of an hour: renewed in its last 6 minutes
     strategy = iam(tmp_path, logins)
@@ -196,7 +212,8 @@ def test_iam_times(value, epoch):
     assert auth.parse_iam_time(value) == epoch
 
 
-@pytest.mark.parametrize("value", [None, "", "yesterday"])
+@pytest.mark.parametrize("value", [None, "", "yesterday", 5, ["2099-01-01T00:00:00Z"], {"at": 1}])
 def test_an_iam_time_that_cannot_be_read_is_an_auth_error(value):
-    with pytest.raises(KooPhoneAuthError):
-        auth.parse_iam_time(value)
+    with pytest.raises(KooPhoneAuthError) as raised:
+        auth.parse_iam_time(value, "issued_at")
+    assert "issued_at" in str(raised.value)

@@ -127,6 +127,12 @@ def test_task_ids_read_both_shapes():
     assert changes.task_ids(answers) == ["RM_1", "RM_2"]
 
 
+def test_task_ids_read_a_number_as_its_digits_and_anything_else_as_no_id():
+    answers = [{"data": {"task_id": 17}}, {"data": {"task_id": ["RM_3"]}}, {"data": {"task_id": True}}]
+    answers += [{"data": {"task_id": {"id": "RM_4"}}}, {"data": {"task_id": ""}}, {"data": {"task_id": "RM_5"}}]
+    assert changes.task_ids(answers) == ["17", "RM_5"]
+
+
 # ---------------------------------------------------------------- what a module run records
 
 

@@ -8,6 +8,7 @@ import pytest
 import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ProtocolError
 
+from ansible_collections.koophone.cloud.plugins.module_utils import _client as client_module
 from ansible_collections.koophone.cloud.plugins.module_utils._client import (
     KooPhoneClient,
     base_url,
@@ -51,6 +52,54 @@ def test_error_info_field_and_data_error_code_are_read(stub, http_client):
         client.call("SyncInvokeInstance", body={})
     with pytest.raises(KooPhoneError, match="bad time"):
         client.call("ListInstances", query={"page_no": 1})
+
+
+@pytest.mark.parametrize(
+    "status,words",
+    [
+        (301, "HTTP 301 (a redirect, which the client does not follow) although its error_code says success"),
+        (404, "HTTP 404 although its error_code says success"),
+        (503, "HTTP 503 although its error_code says success, and still did after every retry"),
+    ],
+)
+def test_error_code_zero_with_an_error_status_is_an_error_naming_the_status(stub, http_client, status, words):
+    stub.default = (status, {}, {"error_code": "0", "error_msg": "ok"})
+    with pytest.raises(KooPhoneError) as raised:
+        read_skus(http_client(retries=1))
+    assert words in str(raised.value)
+    assert (raised.value.operation, raised.value.status, raised.value.error_code) == ("BatchShowSku", status, "0")
+
+
+@pytest.mark.parametrize(
+    "error_msg,shown",
+    [(5, "5"), (["not", "running"], '["not", "running"]'), ({"reason": "internal"}, '{"reason": "internal"}')],
+)
+def test_an_error_message_that_is_not_text_is_shown_as_text(stub, http_client, error_msg, shown):
+    stub.script = [(400, {}, {"error_code": "KOOPHONE.API.1000", "error_msg": error_msg})]
+    with pytest.raises(KooPhoneError) as raised:
+        read_skus(http_client())
+    assert raised.value.message == shown and raised.value.error_msg == shown
+    assert str(raised.value).startswith(shown + " (")
+
+
+def test_json_nested_past_the_parser_stack_is_a_clear_error(stub, http_client):
+    stub.script = [(200, {"Content-Type": "application/json"}, b"[" * 100000)]
+    with pytest.raises(KooPhoneError, match="not JSON"):
+        read_skus(http_client())
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["Sat, 01 Jan 99999 00:00:00", "Sat, 01 Jan 99999999999 00:00:00", "Mon, 99 Foo 2020 99:99:99 GMT", "soon"],
+)
+def test_a_retry_after_no_clock_can_hold_gives_no_hint(value):
+    assert client_module._retry_after_seconds(value) is None
+
+
+def test_a_retry_after_date_or_number_is_read():
+    assert client_module._retry_after_seconds("2.5") == 2.5
+    assert client_module._retry_after_seconds("-5") == 0.0
+    assert client_module._retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
 
 
 def test_non_json_body_is_a_clear_error(stub, http_client):
@@ -415,6 +464,73 @@ def test_without_total_count_pages_are_read_until_one_comes_back_short(service, 
     )
     assert make_client(service).list_all("ListInstances", page_size=2) == everything
     assert [page for page, _size in _pages_asked(service)] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("key", ["instance_id", None])
+def test_a_service_that_ignores_page_no_is_refused_not_read_for_ever(service, make_client, key):
+    """The same full page whatever page_no asks, no total_count: read twice (page 2 repeats page 1), then refused."""
+    service.on("ListInstances", {"data": {"result": [{"instance_id": "a"}, {"instance_id": "b"}]}})
+    with pytest.raises(KooPhoneError) as raised:
+        make_client(service).list_all("ListInstances", page_size=2, key=key)
+    assert "page 2 repeats items already read" in str(raised.value) and "page_no" in str(raised.value)
+    assert raised.value.operation == "ListInstances"
+    assert [page for page, _size in _pages_asked(service)] == [1, 2, 1, 2]
+
+
+def test_a_page_with_only_items_already_read_ends_the_reading_with_a_key(service, make_client):
+    pages = {1: [{"instance_id": "a"}, {"instance_id": "b"}], 2: [{"instance_id": "b"}, {"instance_id": "a"}]}
+    service.on("ListInstances", lambda call: {"data": {"result": pages.get(call.query["page_no"], [])}})
+    with pytest.raises(KooPhoneError, match="page 2 repeats items already read"):
+        make_client(service).list_all("ListInstances", page_size=2, key="instance_id")
+
+
+@pytest.mark.parametrize("total", [client_module.MAX_LISTED_ITEMS + 1, 10**18, 10**30])
+def test_a_total_count_past_any_fleet_is_refused_before_page_2(service, make_client, total):
+    service.on("ListInstances", {"data": {"result": [{"instance_id": "a"}], "total_count": total}})
+    with pytest.raises(KooPhoneError) as raised:
+        make_client(service).list_all("ListInstances", page_size=100, key="instance_id")
+    assert "total_count %d" % total in str(raised.value) and "no fleet is that large" in str(raised.value)
+    assert [page for page, _size in _pages_asked(service)] == [1, 1]  # page 1, read once more; never page 2
+
+
+def test_a_total_count_within_the_cap_is_read_in_full(service, make_client):
+    everything = [{"instance_id": "i%04d" % n} for n in range(1200)]
+
+    def answer(call):
+        page, size = call.query["page_no"], call.query["page_size"]
+        return {"data": {"result": everything[(page - 1) * size : page * size], "total_count": len(everything)}}
+
+    service.on("ListInstances", answer)
+    assert make_client(service).list_all("ListInstances", page_size=100, key="instance_id") == everything
+
+
+@pytest.mark.parametrize(
+    "item,problem",
+    [
+        (None, "item 2 (data.result[1]) is null, not an object"),
+        ("ph002", "item 2 (data.result[1]) is a string, not an object"),
+        ({"instance_name": "kp-00002"}, "item 2 (data.result[1]) has no instance_id"),
+        ({"instance_id": ["ph002"]}, "item 2 (data.result[1]) has a list instance_id, not an id"),
+        ({"instance_id": 2}, "item 2 (data.result[1]) has a number instance_id, not an id"),
+    ],
+)
+def test_a_listed_item_that_cannot_be_read_is_refused_not_dropped(service, make_client, item, problem):
+    service.on("ListInstances", {"data": {"result": [{"instance_id": "ph001"}, item], "total_count": 2}})
+    with pytest.raises(KooPhoneError) as raised:
+        make_client(service).list_all("ListInstances", page_size=100, key="instance_id")
+    assert problem in str(raised.value) and raised.value.operation == "ListInstances"
+
+
+def test_items_without_a_key_are_read_when_no_key_is_asked_for(service, make_client):
+    items = [{"instance_name": "kp-00001"}, {"instance_id": 5}]
+    service.on("ListInstances", {"data": {"result": items, "total_count": 2}})
+    assert make_client(service).list_all("ListInstances", page_size=100) == items
+
+
+def test_read_instances_refuses_a_per_id_lookup_item_without_an_id(service, make_client):
+    service.on("ListInstances", {"data": {"result": [{"instance_name": "kp-00001"}], "total_count": 1}})
+    with pytest.raises(KooPhoneError, match="has no instance_id"):
+        make_client(service).read_instances(["ph001"])
 
 
 # ---------------------------------------------------------------- batching

@@ -88,6 +88,40 @@ def test_sync_maps_results_by_instance_not_position_and_keeps_request_order(serv
     assert run.changed
 
 
+def test_sync_results_of_the_wrong_types_are_read_as_text_or_as_no_result(service, client):
+    results = [
+        {"instance_id": ["a"], "status": 2, "execute_msg": "not a's"},  # no id: a has no result
+        {"instance_id": "b", "status": -1, "error_code": 7, "error_msg": ["no"], "execute_msg": 5},
+    ]
+    serve(service, sync=lambda body: {"error_code": "0", "data": {"cmd_results": results}})
+    run = commands.CommandRun(["a", "b"], asynchronous=False)
+    commands.run_sync(client, run, "getprop")
+    assert run.entries["a"]["status_name"] == "unknown" and run.entries["a"]["failed"]
+    assert (run.entries["b"]["error_code"], run.entries["b"]["error_msg"], run.entries["b"]["stdout"]) == (
+        "7",
+        '["no"]',
+        "5",
+    )
+    assert '["no"] (7)' in commands.describe_failures(run)
+
+
+def test_an_async_task_id_written_as_a_number_is_followed_by_its_digits(service, client):
+    serve(
+        service,
+        submit=lambda body: {
+            "error_code": "0",
+            "data": {"task_id": 5, "cmd_jobs": [{"instance_id": "a", "job_id": 9}]},
+        },
+        task_answers={"5": [{"error_code": "0", "data": {"jobs": [{"job_id": 9, "status": 1}]}}]},
+    )
+    run = commands.CommandRun(["a"], asynchronous=True)
+    commands.submit_async(client, run, "getprop")
+    assert (run.entries["a"]["task_id"], run.entries["a"]["job_id"]) == ("5", "9")
+    commands.wait_for_jobs(client, run, 0.5)
+    assert run.pending == ["a"] and "(tasks 5)" in commands.describe_failures(run)
+    assert [call.path_params["task_id"] for call in task_reads(service)][:1] == ["5"]
+
+
 def test_sync_keeps_empty_ends_when_asked(service, client):
     serve(service)
     run = commands.CommandRun(["a"], asynchronous=False, strip_empty_ends=False)

@@ -116,3 +116,9 @@ def test_is_code_reads_errors_and_codes():
     assert not errors.is_code(KooPhoneError("x"), "1323")
     assert not errors.is_code("", "")
     assert not errors.is_code(None, "")
+
+
+def test_an_error_built_from_words_that_are_not_text_still_describes_itself():
+    error = KooPhoneError(5, operation="SetVideo", status=400, error_code=1000, error_msg={"reason": "internal"})
+    assert (error.message, error.error_code, error.error_msg) == ("5", "1000", "{'reason': 'internal'}")
+    assert str(error) == "5 (operation=SetVideo, http_status=400, error_code=1000, error_msg={'reason': 'internal'})"

@@ -66,6 +66,54 @@ def test_install_tasks_are_read_until_jobs_finish_and_unknown_tasks_are_told_apa
     assert poller.failed_jobs() == [{"job_id": "j1", "status": 3, "error_code": "E", "task_id": "ZGCA1"}]
 
 
+RESET_ANSWER = {
+    "error_code": "0",
+    "data": {
+        "data": {
+            "task_id": "RM_1",
+            "cmd_jobs": [{"instance_id": "ph001", "job_id": "j0"}, {"instance_id": "ph002", "job_id": "j1"}],
+        }
+    },
+}
+
+
+def test_failed_jobs_are_named_by_the_instances_the_starting_answer_gave_them(service, client):
+    """The reference's JobDetail has no instance_id: the answer that started the task tells whose job it is."""
+    failed = {"job_id": "j1", "status": -1, "error_code": "X", "error_msg": "reset failed"}
+    answer_tasks(service, RM_1=[{"error_code": "0", "data": {"jobs": [{"job_id": "j0", "status": 2}, failed]}}])
+    poller = tasks.TaskPoller(client, ["RM_1"])
+    assert poller.wait(10) is True
+    started = tasks.job_instances([RESET_ANSWER])
+    assert started == {"RM_1": {"j0": "ph001", "j1": "ph002"}}
+    assert poller.failed_jobs(started) == [dict(failed, task_id="RM_1", instance_id="ph002")]
+    assert poller.failed_jobs() == [dict(failed, task_id="RM_1")]  # nothing to tell whose it is
+    assert tasks.describe_jobs(poller.failed_jobs(started)) == "instance ph002 (job j1 of task RM_1): reset failed [X]"
+    assert tasks.describe_jobs(poller.failed_jobs()) == "job j1 of task RM_1: reset failed [X]"
+
+
+def test_a_failed_job_of_a_task_started_for_one_instance_is_that_instance(service, client):
+    answer_tasks(service, RM_1=[{"error_code": "0", "data": {"jobs": [{"job_id": "other", "status": -1}]}}])
+    poller = tasks.TaskPoller(client, ["RM_1"])
+    poller.wait(10)
+    started = tasks.job_instances(
+        [{"data": {"task_id": "RM_1", "cmd_jobs": [{"instance_id": "ph001", "job_id": "j0"}]}}]
+    )
+    assert poller.failed_jobs(started)[0]["instance_id"] == "ph001"
+    assert "failed" in tasks.describe_jobs(poller.failed_jobs(started))
+
+
+def test_job_ids_and_texts_are_read_as_text_and_task_ids_as_ids(service, client):
+    job = {"job_id": 7, "status": -1, "error_code": 62019, "error_msg": {"why": "no"}, "execute_msg": ["out"]}
+    answer_tasks(service, **{"5": [{"error_code": "0", "data": {"jobs": [job]}}]})
+    poller = tasks.TaskPoller(client, [5, ["RM_1"], None, "5"])  # a number is its digits; a list is no id
+    assert list(poller.tasks) == ["5"]
+    poller.wait(10)
+    assert poller.tasks["5"].jobs == [
+        {"job_id": "7", "status": -1, "error_code": "62019", "error_msg": '{"why": "no"}', "execute_msg": '["out"]'}
+    ]
+    assert tasks.job_instances([{"data": {"task_id": ["RM_1"], "cmd_jobs": []}}, {"data": {}}]) == {}
+
+
 def test_a_task_without_jobs_is_finished_at_once(service, client):
     answer_tasks(service, ZGCA1=[{"error_code": "0", "data": {"jobs": []}}])
     poller = tasks.TaskPoller(client, ["ZGCA1"])

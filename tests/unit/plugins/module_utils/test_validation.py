@@ -53,9 +53,37 @@ def test_shell_syntax_is_not_portable(command):
     assert not validation.PORTABLE_COMMAND.match(command)
 
 
-@pytest.mark.parametrize("value,number", [(2, 2), ("2", 2), (" 3", 3), (None, None), ("x", None), (2.9, 2)])
+@pytest.mark.parametrize(
+    "value,number",
+    [(2, 2), ("2", 2), (" 3", 3), (None, None), ("x", None), (2.9, 2), (float("inf"), None), (float("nan"), None)],
+)
 def test_as_int(value, number):
     assert validation.as_int(value) == number
+
+
+@pytest.mark.parametrize(
+    "value,text",
+    [
+        ("ok", "ok"),
+        ("", ""),
+        (None, None),
+        (5, "5"),
+        (2.5, "2.5"),
+        (True, "True"),
+        (["no", 1], '["no", 1]'),
+        ({"b": 1, "a": None}, '{"a": null, "b": 1}'),
+    ],
+)
+def test_as_text_reads_any_json_value_as_text(value, text):
+    assert validation.as_text(value) == text
+
+
+@pytest.mark.parametrize(
+    "value,text",
+    [("ph001", "ph001"), (5, "5"), ("", None), (None, None), (True, None), (["ph001"], None), ({"a": 1}, None)],
+)
+def test_id_text_keeps_text_and_digits_and_refuses_the_rest(value, text):
+    assert validation.id_text(value) == text
 
 
 def test_some_names_ten_and_counts_the_rest():

@@ -143,6 +143,29 @@ def test_restarting_and_resetting_are_actions_each_run_repeats(fleet, runs, stat
         assert result["task_ids"] == ["RM_0002"]
 
 
+def test_a_failed_reset_job_is_named_by_its_instance_although_the_task_query_does_not_say(fleet, runs):
+    """tasks/{task_id} answers JobDetail as the reference documents it: job_id, status, error_code,
+    error_msg, execute_msg; no instance_id. The reset's own answer (cmd_jobs) says whose job it is."""
+    fleet.add(1, 2)
+
+    def jobs(call):
+        ids = fleet.tasks[call.path_params["task_id"]]
+        failed = {"status": -1, "error_code": "CPS0005", "error_msg": "reset failed", "execute_msg": None}
+        done = {"status": 2, "error_code": "", "error_msg": "", "execute_msg": "OK"}
+        return {
+            "error_code": "0",
+            "data": {"jobs": [dict(failed if i == "kp00002" else done, job_id="RM_0001-%s" % i) for i in ids]},
+        }
+
+    fleet.on("ExecuteJob", jobs)
+    failed = runs.fails(state="reset", **by_ids("kp00001", "kp00002"))
+    assert (
+        "Jobs failed: instance kp00002 (job RM_0001-kp00002 of task RM_0001): reset failed [CPS0005]" in failed["msg"]
+    )
+    assert [(job["instance_id"], job["job_id"]) for job in failed["failed_jobs"]] == [("kp00002", "RM_0001-kp00002")]
+    assert failed["changed"] is True and failed["task_ids"] == ["RM_0001"]
+
+
 def test_restarting_waits_until_the_phones_run_again(fleet, runs, clock):
     fleet.add(1)
     fleet.effect_delay = 20
