@@ -19,6 +19,11 @@ provably never reached the service (429, connection refused). An "already exists
 is a definite refusal that applied nothing: the instances are re-read, those found at the version
 count as installed, and the install is sent once more to the rest of that request only.
 
+Both go through the shared batched change (_changes): installs through ``Changes.apply`` (or
+apply_batched) without a re-read, so lost chunks come back as maybe-applied failures that
+``Installer.confirm_lost`` settles; uninstalls through apply_batched with a re-read, a judge of the
+per-instance results and at most WRITE_ATTEMPTS sends.
+
 Concurrency: every stage (sending the install chunks, re-reading, polling tasks) is one
 ``map_concurrently`` at a time, never one inside another, so at most ``concurrency`` requests
 are in flight.
@@ -31,6 +36,7 @@ from ansible_collections.koophone.cloud.plugins.module_utils import _operations 
 from ansible_collections.koophone.cloud.plugins.module_utils import _statuses as statuses
 from ansible_collections.koophone.cloud.plugins.module_utils import _tasks as tasks
 from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
+from ansible_collections.koophone.cloud.plugins.module_utils._changes import UNKNOWN, Outcome, apply_batched
 from ansible_collections.koophone.cloud.plugins.module_utils._client import listed, payload
 from ansible_collections.koophone.cloud.plugins.module_utils._errors import (
     InvalidOption,
@@ -342,38 +348,67 @@ class InstalledApps:
 def uninstall(client, installed, ids, record=None):
     """``pm uninstall`` where ``ids`` have the package; return ({id: True}, {id: failure}).
 
-    A chunk whose answer was lost is re-read: where the package is gone it counts as removed,
-    where it is still there the uninstall is sent again (at most WRITE_ATTEMPTS sends).
-    ``record(ids)`` is called as soon as instances are known to be removed.
+    Sent through the shared batched change (apply_batched): each answered chunk's per-instance
+    results are judged; a chunk whose answer was lost is re-read: where the package is gone it
+    counts as removed, where it is still there the uninstall is sent again (at most WRITE_ATTEMPTS
+    sends), and after the last lost send it is read once more. ``record(outcome)`` (Changes.record)
+    hears what was removed once that is settled.
     """
-    removed, failures = {}, {}
-    pending = list(ids)
-
-    def note(removed_now):
-        if record is not None and removed_now:
-            record(removed_now)
-
     command = "pm uninstall %s" % installed.package
-    for attempt in range(WRITE_ATTEMPTS):
-        results, failed, lost = run_command(client, pending, command)
-        failures.update(dict((i, dict(f, msg="uninstall: " + f["msg"])) for i, f in failed.items()))
-        note(_judge_uninstalls(results, installed.package, removed, failures))
-        if not lost:
-            break
-        versions, unreadable = installed.read(lost)
-        failures.update(unreadable)
-        gone = [i for i in lost if i not in unreadable and versions.get(i) is None]
-        removed.update((i, True) for i in gone)
-        note(gone)
-        pending = [i for i in lost if i not in unreadable and i not in gone]
-        if attempt + 1 == WRITE_ATTEMPTS:
-            for instance_id in pending:
-                failures[instance_id] = failure(
-                    None, None, "uninstall: the answers were lost %d times" % WRITE_ATTEMPTS
-                )
-        if not pending:
-            break
+    unreadable = {}
+
+    def reread(lost):
+        versions, failed = installed.read(lost)
+        unreadable.update(failed)
+        current = dict(versions)
+        current.update((i, UNKNOWN) for i in failed)
+        return current
+
+    outcome = apply_batched(
+        client,
+        "SyncInvokeInstance",
+        list(ids),
+        lambda chunk: {"command": command, "instance_ids": chunk},
+        reread=reread,
+        still_needed=lambda version: version is not None,
+        judge=lambda chunk: _judge_chunk(chunk, command, installed.package),
+        resends=WRITE_ATTEMPTS - 1,
+    )
+    removed = dict((i, True) for i in outcome.done)
+    failures = dict(outcome.refused)
+    for failed in outcome.failures:
+        if not failed.error.maybe_applied:
+            entry = failure_of(failed.error, "sync-command %r" % command)
+            failures.update((i, dict(entry, msg="uninstall: " + entry["msg"])) for i in failed.ids)
+    failures.update((i, unreadable[i]) for i in outcome.maybe if i in unreadable)
+    _settle_last(installed, [i for i in outcome.maybe if i not in unreadable], removed, failures)
+    if record is not None:
+        settled = Outcome()  # every lost uninstall is settled now: removed, or failed
+        settled.done = [i for i in validation.unique(ids) if i in removed]
+        record(settled)
     return removed, failures
+
+
+def _settle_last(installed, lost, removed, failures):
+    """The uninstalls whose last answer was lost too: read once more; removed, or still there (failed)."""
+    versions, unreadable = installed.read(lost)
+    failures.update(unreadable)
+    for instance_id in lost:
+        if instance_id in unreadable:
+            continue
+        if versions.get(instance_id) is None:
+            removed[instance_id] = True
+        else:
+            failures[instance_id] = failure(None, None, "uninstall: the answers were lost %d times" % WRITE_ATTEMPTS)
+
+
+def _judge_chunk(chunk, command, package):
+    """{id: failure} of the instances an answered ``pm uninstall`` chunk did not remove the package from."""
+    results, failures = {}, {}
+    _sort_results(chunk, command, results, failures)
+    failures = dict((i, dict(f, msg="uninstall: " + f["msg"])) for i, f in failures.items())
+    _judge_uninstalls(results, package, {}, failures)
+    return failures
 
 
 def _judge_uninstalls(results, package, removed, failures):
@@ -439,22 +474,26 @@ def lost_answer(error, what, timeout):
 class Installer:
     """Sends app/install in chunks of 100 (concurrently) and records, per instance, what happened.
 
+    The chunks go through the shared batched change: ``changes.apply`` (Changes: check mode, and
+    what was accepted or may have been recorded in the module's result) when ``changes`` is given,
+    else apply_batched; never with a re-read, since an install is not repeated after a lost answer.
+
     ``submitted``: {id: (task_id, job_id or None)}; ``confirmed``: instances found installed after a
     lost answer or a 62005, {id: True} when this run's lost request installed it, False when someone
     else did; ``lost``: {id: error} of requests whose answer was lost, until ``confirm_lost``
     settles them; ``failures``: {id: failure}.
 
-    ``record(task_id, chunk)`` is called (from a worker thread) as soon as the service accepted a
-    chunk, ``record(None, chunk)`` when it may have (the answer was lost), so the module keeps what
-    was done even if a later step fails.
+    ``record(task_id, chunk)`` is called as soon as a chunk's answer is read, when the service
+    accepted it, ``record(None, chunk)`` when it may have (the answer was lost).
     """
 
-    def __init__(self, client, installed, params, file_name, record=None):
+    def __init__(self, client, installed, params, file_name, record=None, changes=None):
         self.client = client
         self.installed = installed
         self.params = params
         self.file_name = file_name
         self.record = record
+        self.changes = changes
         self.submitted, self.confirmed, self.lost, self.failures = {}, {}, {}, {}
         self.task_ids = []
 
@@ -483,40 +522,42 @@ class Installer:
 
     def _send(self, ids):
         """One request per chunk of ``ids``, concurrently; return [(error, chunk)] of chunks refused with 62005."""
-        size = operations.get("InstallApp").chunk_size
-        chunks = [list(ids[start : start + size]) for start in range(0, len(ids), size)]
+        if not ids:
+            return []
+
+        def body(chunk):
+            return install_body(self.params, self.file_name, chunk)
+
+        if self.changes is not None:
+            outcome = self.changes.apply("InstallApp", ids, body, judge=self._accepted)
+        else:
+            outcome = apply_batched(self.client, "InstallApp", ids, body, judge=self._accepted)
         refusals = []
-        for chunk, (answer, error) in zip(chunks, self.client.map_concurrently(self._send_chunk, chunks)):
-            if error is not None and error.maybe_applied:
-                self.lost.update((i, error) for i in chunk)
-            elif error is not None and is_code(error, "62005"):
-                refusals.append((error, chunk))
-            elif error is not None:
-                self.failures.update((i, failure_of(error, "app/install")) for i in chunk)
+        for failed in outcome.failures:
+            if failed.error.maybe_applied:
+                self.lost.update((i, failed.error) for i in failed.ids)
+                if self.record is not None:
+                    self.record(None, failed.ids)
+            elif is_code(failed.error, "62005"):
+                refusals.append((failed.error, failed.ids))
             else:
-                task_id, jobs = answer
-                if not task_id:
-                    # Accepted, but there is no task to follow: settled by re-reading, like a lost answer.
-                    missing = KooPhoneError("app/install answered without a task_id", operation="InstallApp")
-                    self.lost.update((i, missing) for i in chunk)
-                    continue
-                self.submitted.update((i, (task_id, jobs.get(i))) for i in chunk)
-                if task_id not in self.task_ids:
-                    self.task_ids.append(task_id)
+                self.failures.update((i, failure_of(failed.error, "app/install")) for i in failed.ids)
         return refusals
 
-    def _send_chunk(self, chunk):
-        """Send one chunk; tell ``record`` at once when the service accepted it (or may have)."""
-        try:
-            answer = self.client.call("InstallApp", body=install_body(self.params, self.file_name, chunk))
-        except KooPhoneError as error:
-            if error.maybe_applied and self.record is not None:
-                self.record(None, chunk)
-            raise
-        task_id, jobs = task_of(answer)
+    def _accepted(self, chunk):
+        """Read one accepted chunk's task (the judge of apply_batched: nothing in it counts as refused)."""
+        task_id, jobs = task_of(chunk.answer)
         if self.record is not None:
-            self.record(task_id, chunk)
-        return task_id, jobs
+            self.record(task_id, chunk.ids)
+        if not task_id:
+            # Accepted, but there is no task to follow: settled by re-reading, like a lost answer.
+            missing = KooPhoneError("app/install answered without a task_id", operation="InstallApp")
+            self.lost.update((i, missing) for i in chunk.ids)
+            return {}
+        self.submitted.update((i, (task_id, jobs.get(i))) for i in chunk.ids)
+        if task_id not in self.task_ids:
+            self.task_ids.append(task_id)
+        return {}
 
     def confirm_lost(self, timeout):
         """Settle the instances of requests that may have been applied; never send the install again.
@@ -525,7 +566,8 @@ class Installer:
         said it failed, so the instances are reported now, not waited for. One whose answer was lost
         (the connection broke) may still be working: it is re-read for up to ``timeout`` seconds, at
         most MAX_SETTLE_SECONDS, as a lost create is. Found at the version: installed by this run's
-        request. Otherwise a failure that says it may or may not have been accepted (``maybe_applied``).
+        request (and, with ``changes``, recorded as changed, no longer maybe). Otherwise a failure that
+        says it may or may not have been accepted (``maybe_applied``).
         """
         if not self.lost:
             return
@@ -547,6 +589,8 @@ class Installer:
             if instance_id in unreadable:
                 entry["msg"] += "; reading the installed apps failed too: %s" % unreadable[instance_id]["msg"]
             self.failures[instance_id] = entry
+        if self.changes is not None:
+            self.changes.confirm([i for i in answered + silent if self.confirmed.get(i)])
 
 
 # ---------------------------------------------------------------- install tasks

@@ -13,6 +13,8 @@
   ids are read again and only those still needing the change are sent again (and so on, at most
   MAX_RESENDS times, as long as answers keep getting lost); without them (the operation is not
   repeatable, or its effect is not visible) they are *maybe changed*;
+- with ``judge``, an answered chunk is read per id: the ids its answer shows unchanged (a per-instance
+  refusal inside a "0" answer) are ``refused``, not done;
 - records what was done into the module's result as soon as each answer arrives
   (``changed``, ``changed_instance_ids``, ``maybe_changed_instance_ids``, ``task_ids``), so a
   failure in a later step still reports a paid order or a reboot.
@@ -33,28 +35,40 @@ class ChunkFailure:
     def to_dict(self):
         return dict(self.error.to_dict(), instance_ids=self.ids, msg=str(self.error))
 
+    def only(self, ids):
+        """This failure, for those of its ids that are in ``ids``."""
+        return ChunkFailure([i for i in self.ids if i in ids], self.error)
+
 
 class Outcome:
     """What a batch operation did: ``answers`` of accepted chunks, ids ``done`` (accepted, or shown
-    changed by a re-read), ids ``maybe`` changed (lost and not sent again) and every ``failures``."""
+    changed by a re-read), ids ``maybe`` changed (lost and not sent again) and every ``failures``;
+    ``refused``: {id: why} of ids in answered chunks that the ``judge`` found unchanged."""
 
     def __init__(self):
         self.answers = []
         self.done = []
         self.maybe = []
         self.failures = []
+        self.refused = {}
 
     @property
     def failed_ids(self):
         return [i for failure in self.failures for i in failure.ids]
 
-    def add(self, chunks):
-        """Sort answered and refused chunks in; return the lost ones for the caller to decide."""
+    def add(self, chunks, judge=None):
+        """Sort answered and refused chunks in; return the lost ones for the caller to decide.
+
+        ``judge(chunk)``, for each answered chunk (in the calling thread): {id: why} of its ids the
+        answer shows unchanged; the others are done.
+        """
         unsure = []
         for chunk in chunks:
             if not chunk.failed:
                 self.answers.append(chunk.answer)
-                self.done.extend(chunk.ids)
+                refused = judge(chunk) if judge is not None else {}
+                self.refused.update(refused)
+                self.done.extend(i for i in chunk.ids if i not in refused)
             elif chunk.error.maybe_applied:
                 unsure.append(ChunkFailure(chunk.ids, chunk.error))
             else:
@@ -78,17 +92,33 @@ class Outcome:
 # is safe to send once more to what the listing proves unchanged.
 MAX_RESENDS = 4
 
+# What ``reread`` gives for an id it could not read: nothing proves what the lost chunk did there,
+# so the id is not sent again and stays maybe changed.
+UNKNOWN = object()
 
-def apply_batched(client, operation_name, ids, make_body, reread=None, still_needed=None, settle=None):
+
+def apply_batched(
+    client,
+    operation_name,
+    ids,
+    make_body,
+    reread=None,
+    still_needed=None,
+    settle=None,
+    judge=None,
+    resends=MAX_RESENDS,
+):
     """Call a batch operation over ``ids`` in chunks; return an Outcome (see the module docstring).
 
     ``settle(ids)``, for a change that may take a while to show in the listing, waits for it before
     the re-read; it is called for chunks whose answer was lost in the network, not for those the
-    service answered with an error (5xx), which are re-read at once.
+    service answered with an error (5xx), which are re-read at once. ``reread`` may map an id to
+    UNKNOWN (it could not be read). ``judge``: see Outcome.add. ``resends``: how many times lost
+    chunks are re-read and sent again at most (MAX_RESENDS unless the caller allows fewer sends).
     """
     outcome = Outcome()
-    unsure = outcome.add(client.call_batched(operation_name, ids, make_body))
-    for _round in range(MAX_RESENDS if reread is not None else 0):
+    unsure = outcome.add(client.call_batched(operation_name, ids, make_body), judge)
+    for _round in range(resends if reread is not None else 0):
         if not unsure:
             break
         unsure_ids = [i for failure in unsure for i in failure.ids]
@@ -99,9 +129,11 @@ def apply_batched(client, operation_name, ids, make_body, reread=None, still_nee
             current = reread(unsure_ids)
         except KooPhoneError:
             break  # nothing proves what the lost chunks did: report them as such, send nothing more
-        remaining = [i for i in unsure_ids if still_needed(current.get(i))]
-        outcome.done.extend(i for i in unsure_ids if i not in set(remaining))
-        unsure = outcome.add(client.call_batched(operation_name, remaining, make_body)) if remaining else []
+        unknown = set(i for i in unsure_ids if current.get(i) is UNKNOWN)
+        outcome.lost([part for part in (failure.only(unknown) for failure in unsure) if part.ids])
+        remaining = [i for i in unsure_ids if i not in unknown and still_needed(current.get(i))]
+        outcome.done.extend(i for i in unsure_ids if i not in set(remaining) and i not in unknown)
+        unsure = outcome.add(client.call_batched(operation_name, remaining, make_body), judge) if remaining else []
     outcome.lost(unsure)
     return outcome.in_order(ids)
 
@@ -121,15 +153,25 @@ class Changes:
         self.result["changed"] = bool(self.result["changed"] or ids)
         self.result["changed_instance_ids"] = validation.unique(self.result["changed_instance_ids"] + list(ids))
 
-    def apply(self, operation_name, ids, make_body, reread=None, still_needed=None, settle=None):
-        """Make the change on ``ids`` (nothing is sent in check mode); return the Outcome."""
+    def apply(self, operation_name, ids, make_body, **how):
+        """Make the change on ``ids`` (nothing is sent in check mode); return the Outcome.
+
+        ``how``: apply_batched's reread, still_needed, settle, judge and resends (in check mode
+        nothing is sent, re-read or judged).
+        """
         if self.kp.check_mode:
             outcome = Outcome()
             outcome.done = list(ids)
         else:
-            outcome = apply_batched(self.kp.client, operation_name, ids, make_body, reread, still_needed, settle)
+            outcome = apply_batched(self.kp.client, operation_name, ids, make_body, **how)
         self.record(outcome)
         return outcome
+
+    def confirm(self, ids):
+        """``ids`` whose answer was lost and that a later re-read shows changed: changed, no longer maybe."""
+        outcome = Outcome()
+        outcome.done = list(ids)
+        self.record(outcome)
 
     def record(self, outcome):
         done = validation.unique(self.result["changed_instance_ids"] + outcome.done)

@@ -31,7 +31,9 @@ description:
     connection) are sent again automatically.
   - An "already exists" answer (C(KOOPHONE.API.62005)) refuses the whole request and applies nothing. The module
     reads the installed apps of that request's instances; those found at O(version) count as installed (by someone
-    else, so unchanged), and the install is sent once more to the others.
+    else, so unchanged), and the install is sent once more to the others. A request refused because some of its
+    instances are not the tenant's (C(KOOPHONE.API.1001)) applies nothing either; the instances the instance listing
+    does not show are reported, and the request is sent once more to the others.
   - An uninstall whose answer is lost is checked against the installed apps; where the app is still there,
     C(pm uninstall) is sent again (at most three times in all).
   - Per-instance failures (a failed download, a version conflict, no space, an instance that is not running, ...)
@@ -298,6 +300,17 @@ changed_instance_ids:
   returned: always
   type: list
   elements: str
+maybe_changed_instance_ids:
+  description:
+    - The instances whose install request may or may not have been accepted (its answer was lost, the service
+      answered it with a server error, or it was accepted without a task to follow) and where O(name) at O(version)
+      did not show up when the installed apps were read again. The request was not sent again.
+    - Each is also in RV(changed_instance_ids) and RV(failed_instance_ids), and its entry in RV(results) has
+      RV(results[].maybe_applied=true). Run the task again to retry.
+  returned: always
+  type: list
+  elements: str
+  sample: []
 failed_instance_ids:
   description: The instances where something failed.
   returned: always
@@ -315,17 +328,16 @@ detection:
   sample: app_list
 """
 
-import threading
 import time
 
 from ansible_collections.koophone.cloud.plugins.module_utils import _apps as apps
 from ansible_collections.koophone.cloud.plugins.module_utils import _tasks as tasks
 from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
+from ansible_collections.koophone.cloud.plugins.module_utils._changes import Changes
 from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption
 from ansible_collections.koophone.cloud.plugins.module_utils._module import KooPhoneModule, name_failures
 
 MAX_WAIT_TIMEOUT = 86400
-# How many failed instances the failure message names before "and N more".
 
 
 def validate(params):
@@ -391,7 +403,7 @@ class Report:
         return [self.entries[i] for i in self.order]
 
     def ids(self, field):
-        return [i for i in self.order if self.entries[i][field]]
+        return [i for i in self.order if self.entries[i].get(field)]
 
     def diff(self):
         moved = [self.entries[i] for i in self.order if self.entries[i]["changed"]]
@@ -407,6 +419,7 @@ def finish(kp, report, installed, task_ids=()):
         "results": report.results(),
         "changed_instance_ids": report.ids("changed"),
         "failed_instance_ids": report.ids("failed"),
+        "maybe_changed_instance_ids": report.ids("maybe_applied"),
         "task_ids": list(task_ids),
         "detection": installed.source,
     }
@@ -428,37 +441,10 @@ def finish(kp, report, installed, task_ids=()):
     return result
 
 
-class Recorder:
-    """Keeps what the service accepted in ``kp.result`` at once, so a later error still reports it.
-
-    Called from the install workers' threads, hence the lock.
-    """
-
-    def __init__(self, kp):
-        self.kp = kp
-        self.lock = threading.Lock()
-        self.seen = set()
-
-    def __call__(self, task_id, instance_ids):
-        with self.lock:
-            result = self.kp.result
-            result["changed"] = True
-            changed = result.setdefault("changed_instance_ids", [])
-            for instance_id in instance_ids:
-                if instance_id not in self.seen:
-                    self.seen.add(instance_id)
-                    changed.append(instance_id)
-            task_ids = result.setdefault("task_ids", [])
-            if task_id and task_id not in task_ids:
-                task_ids.append(task_id)
-
-    def removed(self, instance_ids):
-        self(None, instance_ids)
-
-
 def ensure_present(kp, ids, installed):
     params, client = kp.params, kp.client
     version = params["version"]
+    changes = Changes(kp, with_tasks=True)
     before, read_failures = installed.read(ids)
     report = Report(ids, before, read_failures)
     readable = [i for i in ids if i not in read_failures]
@@ -466,16 +452,16 @@ def ensure_present(kp, ids, installed):
     for instance_id in targets:
         report.plan(instance_id, "reinstall" if before.get(instance_id) is not None and params["force"] else "install")
     if kp.check_mode:
+        changes.would_change(targets)
         for instance_id in targets:
             report.done(instance_id, version)
         return finish(kp, report, installed)
 
-    record = Recorder(kp)
     if params["force"]:
-        targets = remove_before_reinstall(client, installed, report, targets, record)
+        targets = remove_before_reinstall(client, installed, report, targets, changes.record)
     # One deadline for the install tasks and for re-reading after lost answers.
     deadline = time.time() + params["wait_timeout"]
-    installer = apps.Installer(client, installed, params, file_name_of(params), record=record)
+    installer = apps.Installer(client, installed, params, file_name_of(params), changes=changes)
     installer.install(targets)
     for instance_id, (task_id, job_id) in installer.submitted.items():
         report.entries[instance_id].update(task_id=task_id, job_id=job_id)
@@ -503,7 +489,7 @@ def report_installer(report, installer, version):
 def remove_before_reinstall(client, installed, report, targets, record=None):
     """force: uninstall where the package is there; return the instances ready for the install."""
     present = [i for i in targets if report.entries[i]["version_before"] is not None]
-    removed, failures = apps.uninstall(client, installed, present, record=record.removed if record else None)
+    removed, failures = apps.uninstall(client, installed, present, record=record)
     for instance_id in removed:
         report.done(instance_id, None)
     for instance_id, problem in failures.items():
@@ -557,15 +543,18 @@ def follow_installs(client, installed, report, installer, params, deadline):
 
 
 def ensure_absent(kp, ids, installed):
+    changes = Changes(kp, with_tasks=True)
     before, read_failures = installed.read(ids)
     report = Report(ids, before, read_failures)
     targets = [i for i in ids if i not in read_failures and before.get(i) is not None]
     for instance_id in targets:
         report.plan(instance_id, "uninstall")
         report.done(instance_id, None)
+    if kp.check_mode:
+        changes.would_change(targets)
     if kp.check_mode or not targets:
         return finish(kp, report, installed)
-    _removed, failures = apps.uninstall(kp.client, installed, targets, record=Recorder(kp).removed)
+    _removed, failures = apps.uninstall(kp.client, installed, targets, record=changes.record)
     for instance_id, problem in failures.items():
         report.done(instance_id, report.entries[instance_id]["version_before"])
         report.fail(instance_id, problem)

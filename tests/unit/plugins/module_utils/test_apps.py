@@ -4,6 +4,7 @@ answers, 62005) and uninstalling, against a scripted service (conftest's AppServ
 import pytest
 
 from ansible_collections.koophone.cloud.plugins.module_utils import _apps as apps
+from ansible_collections.koophone.cloud.plugins.module_utils import _changes as changes
 from ansible_collections.koophone.cloud.plugins.module_utils import _validation as validation
 from ansible_collections.koophone.cloud.plugins.module_utils._errors import InvalidOption, KooPhoneError
 
@@ -302,3 +303,94 @@ def test_a_task_answer_with_ids_that_are_not_text_keeps_only_real_ids():
         "data": {"task_id": 5, "cmd_jobs": [{"instance_id": ["a"], "job_id": "j1"}, {"instance_id": "b", "job_id": 2}]}
     }
     assert apps.task_of(answer) == ("5", {"b": "2"})
+
+
+def uninstalls(service):
+    return [b for b in service.bodies("SyncInvokeInstance") if b["command"].startswith("pm uninstall")]
+
+
+def test_an_uninstall_lost_at_every_send_is_sent_three_times_and_read_after_each(apps_on, connect):
+    service = apps_on({"a": {PKG: "1.0"}})
+    service.fault("SyncInvokeInstance", *["unanswered"] * apps.WRITE_ATTEMPTS)  # never ran
+    client = connect(service)
+    heard = []
+    removed, failures = apps.uninstall(client, apps.InstalledApps(client, PKG), ["a"], record=heard.append)
+    assert len(uninstalls(service)) == apps.WRITE_ATTEMPTS and len(app_list_reads(service)) == apps.WRITE_ATTEMPTS
+    assert removed == {} and failures["a"]["msg"].startswith("uninstall: the answers were lost 3 times")
+    assert "maybe_applied" not in failures["a"]  # the last read shows the app still there
+    assert [(outcome.done, outcome.maybe) for outcome in heard] == [([], [])]
+
+
+def test_an_uninstall_whose_last_lost_send_applied_is_found_removed_by_the_last_read(apps_on, connect):
+    service = apps_on({"a": {PKG: "1.0"}, "b": {PKG: "1.0"}})
+    service.fault("SyncInvokeInstance", "unanswered", "unanswered", "lost")  # the third send ran
+    client = connect(service)
+    heard = []
+    removed, failures = apps.uninstall(client, apps.InstalledApps(client, PKG), ["b", "a"], record=heard.append)
+    assert removed == {"a": True, "b": True} and failures == {}
+    assert len(uninstalls(service)) == apps.WRITE_ATTEMPTS
+    assert [outcome.done for outcome in heard] == [["b", "a"]]
+
+
+def test_a_lost_uninstall_that_cannot_be_read_again_is_not_sent_again(apps_on, connect):
+    service = apps_on({"a": {PKG: "1.0"}, "b": {PKG: "1.0"}})
+    service.fault("SyncInvokeInstance", "unanswered")
+    original = service.op_ListInstanceApp
+
+    def a_unreadable(call):
+        if call.path_params["instance_id"] == "a":
+            return {"error_code": "KOOPHONE.API.9999", "error_msg": "internal"}
+        return original(call)
+
+    service.on("ListInstanceApp", a_unreadable)
+    client = connect(service)
+    removed, failures = apps.uninstall(client, apps.InstalledApps(client, PKG, "app_list"), ["a", "b"])
+    assert [body["instance_ids"] for body in uninstalls(service)] == [["a", "b"], ["b"]]
+    assert removed == {"b": True} and list(failures) == ["a"]
+    assert failures["a"]["msg"].startswith("reading the installed apps: internal service error")
+    assert len(app_list_reads(service, "a")) == 1  # read once, as before
+
+
+def test_record_hears_only_the_instances_an_answered_uninstall_removed(apps_on, connect):
+    service = apps_on({"a": {PKG: "1.0"}, "b": {}})
+    client = connect(service)
+    heard = []
+    removed, failures = apps.uninstall(client, apps.InstalledApps(client, PKG), ["a", "b"], record=heard.append)
+    assert removed == {"a": True} and "pm uninstall %s failed" % PKG in failures["b"]["msg"]
+    assert [(outcome.done, outcome.maybe, outcome.answers) for outcome in heard] == [(["a"], [], [])]
+
+
+def test_an_uninstall_chunk_refused_or_without_results_fails_its_instances(apps_on, connect):
+    service = apps_on({"a": {PKG: "1.0"}})
+    service.on("SyncInvokeInstance", [{"error_code": "KOOPHONE.API.9999", "error_msg": "x"}, {"error_code": "0"}])
+    client = connect(service)
+    installed = apps.InstalledApps(client, PKG)
+    _removed, failures = apps.uninstall(client, installed, ["a"])
+    assert failures["a"]["msg"].startswith("uninstall: sync-command 'pm uninstall %s': internal" % PKG)
+    removed, failures = apps.uninstall(client, installed, ["a"])
+    assert removed == {} and "sync-command 'pm uninstall %s' returned no result" % PKG in failures["a"]["msg"]
+
+
+def test_with_changes_the_installs_are_recorded_as_they_are_answered_and_confirmed(apps_on, make_client, make_kp):
+    ids, installed = fleet_of(250)
+    service = apps_on(installed, install_faults=[None, "5xx", "lost"])
+    client = make_client(service)
+    kp = make_kp(client, {})
+    change = changes.Changes(kp, with_tasks=True)
+    work = apps.Installer(client, apps.InstalledApps(client, PKG), INSTALL, "app.apk", changes=change)
+    work.install(ids)
+    assert kp.result["changed"] is True and kp.result["task_ids"] == ["ZGCA0000"]
+    assert kp.result["changed_instance_ids"] == ids[:100] and kp.result["maybe_changed_instance_ids"] == ids[100:]
+    work.confirm_lost(0)  # the 5xx applied nothing, the lost chunk did
+    assert kp.result["changed_instance_ids"] == ids[:100] + ids[200:]
+    assert kp.result["maybe_changed_instance_ids"] == ids[100:200]
+    assert sorted(work.failures) == ids[100:200] and len(service.bodies("InstallApp")) == 3
+
+
+def test_with_changes_in_check_mode_nothing_is_installed(apps_on, make_client, make_kp):
+    service = apps_on({"a": {}})
+    client = make_client(service)
+    kp = make_kp(client, {}, check_mode=True)
+    work = apps.Installer(client, apps.InstalledApps(client, PKG), INSTALL, "app.apk", changes=changes.Changes(kp))
+    work.install(["a"])
+    assert service.bodies("InstallApp") == [] and kp.result["changed_instance_ids"] == ["a"]

@@ -15,7 +15,7 @@ def unassign_body(user_id):
     return lambda chunk: {"user_instances": [{"user_id": user_id, "instance_id": i} for i in chunk]}
 
 
-def unassign_all(fleet, make_client, ids):
+def unassign_all(fleet, make_client, ids, **extra):
     """Unassign ``ids`` from u1; a lost chunk is re-read and sent again where it is still assigned."""
     client = make_client(fleet)
     return changes.apply_batched(
@@ -25,6 +25,7 @@ def unassign_all(fleet, make_client, ids):
         unassign_body("u1"),
         reread=client.read_instances,
         still_needed=lambda item: item is not None and item["assign_status"] == 1,
+        **extra,
     )
 
 
@@ -204,3 +205,98 @@ def test_a_failure_message_names_ten_requests_and_counts_the_rest(make_kp, clien
         "and 2 more failed requests (failed_chunks)"
     )
     assert len(failed["failed_chunks"]) == 12
+
+
+# ---------------------------------------------------------------- judge, UNKNOWN, resends, confirm
+
+
+def test_a_judge_keeps_the_ids_an_answer_refuses_out_of_done(service, client):
+    def reboot(call):
+        return {"error_code": "0", "data": {"refused": [i for i in call.body["instance_ids"] if i.startswith("x")]}}
+
+    service.on("BatchRebootInstance", reboot)
+    judged = []
+
+    def judge(chunk):
+        judged.append(chunk.ids)
+        return dict((i, "refused by the answer") for i in chunk.answer["data"]["refused"])
+
+    ids = ["a", "x1"] + ["b%03d" % n for n in range(99)] + ["x2"]
+    outcome = changes.apply_batched(client, "BatchRebootInstance", ids, reboot_body, judge=judge)
+    assert judged == [ids[:100], ids[100:]]
+    assert outcome.refused == {"x1": "refused by the answer", "x2": "refused by the answer"}
+    assert outcome.done == [i for i in ids if not i.startswith("x")]
+    assert outcome.failures == [] and outcome.maybe == [] and len(outcome.answers) == 2
+
+
+def test_a_judge_also_reads_the_chunks_sent_again_after_a_re_read(fleet, make_client):
+    fleet.add(1, 2, assign_status=1, assign_user="u1")
+    fleet.fault("CancelInstance", "unanswered")
+    judged = []
+
+    def judge(chunk):
+        judged.append(chunk.ids)
+        return {"kp00002": "refused"}
+
+    outcome = unassign_all(fleet, make_client, fleet.ids(), judge=judge)
+    assert judged == [fleet.ids()]  # only the answered send is judged
+    assert outcome.done == ["kp00001"] and outcome.refused == {"kp00002": "refused"}
+
+
+def test_an_id_the_re_read_cannot_tell_about_is_not_sent_again_and_stays_maybe(service, client):
+    service.on("BatchRebootInstance", lambda call: lost(call.operation))
+    reread = {"a": changes.UNKNOWN, "b": "still", "c": "done"}
+    outcome = changes.apply_batched(
+        client,
+        "BatchRebootInstance",
+        ["a", "b", "c"],
+        reboot_body,
+        reread=lambda ids: dict((i, reread[i]) for i in ids),
+        still_needed=lambda value: value == "still",
+        resends=1,
+    )
+    sent = [call.body["instance_ids"] for call in service.calls]
+    assert sent == [["a", "b", "c"], ["b"]]  # a is neither sent again nor counted done
+    assert outcome.done == ["c"] and outcome.maybe == ["a", "b"]
+    assert sorted(i for failure in outcome.failures for i in failure.ids) == ["a", "b"]
+    assert all(failure.error.maybe_applied for failure in outcome.failures)
+
+
+def test_resends_bound_the_sends_of_a_chunk_lost_again_and_again(fleet, make_client):
+    fleet.add(1, assign_status=1, assign_user="u1")
+    fleet.fault("CancelInstance", *["unanswered"] * 5)
+    outcome = unassign_all(fleet, make_client, fleet.ids(), resends=2)
+    assert len(fleet.calls_to("CancelInstance")) == 3
+    assert outcome.maybe == ["kp00001"] and outcome.done == []
+
+
+def test_apply_passes_judge_and_resends_on_and_check_mode_judges_nothing(service, client, make_kp):
+    service.on("BatchRebootInstance", {"error_code": "0"})
+    judged = []
+
+    def judge(chunk):
+        judged.append(chunk.ids)
+        return {"b": "refused"}
+
+    kp = make_kp(client, {})
+    outcome = changes.Changes(kp).apply("BatchRebootInstance", ["a", "b"], reboot_body, judge=judge, resends=0)
+    assert judged == [["a", "b"]] and outcome.done == ["a"] and kp.result["changed_instance_ids"] == ["a"]
+    kp = make_kp(client, {}, check_mode=True)
+    outcome = changes.Changes(kp).apply("BatchRebootInstance", ["a", "b"], reboot_body, judge=judge)
+    assert judged == [["a", "b"]] and outcome.done == ["a", "b"] and len(service.calls) == 1
+
+
+def test_confirm_turns_a_maybe_changed_id_into_a_changed_one(service, client, make_kp):
+    service.on("BatchRebootInstance", lambda call: lost(call.operation))
+    kp = make_kp(client, {})
+    change = changes.Changes(kp, with_tasks=True)
+    change.apply("BatchRebootInstance", ["a", "b"], reboot_body)
+    assert kp.result["maybe_changed_instance_ids"] == ["a", "b"] and kp.result["changed"] is True
+    change.confirm(["b"])
+    change.confirm([])
+    assert kp.result == {
+        "changed": True,
+        "changed_instance_ids": ["b"],
+        "maybe_changed_instance_ids": ["a"],
+        "task_ids": [],
+    }

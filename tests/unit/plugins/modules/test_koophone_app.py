@@ -229,3 +229,71 @@ def test_the_examples_run_as_written():
         if when.endswith(" is failed"):
             # Without ignore_errors the host stops at the failed task and the check never runs.
             assert registered[when.split()[0]].get("ignore_errors") is True, task["name"]
+
+
+# ---------------------------------------------------------------- what may have changed
+
+
+def test_an_unanswered_install_is_maybe_changed_and_a_lost_one_that_shows_up_is_changed(apps_on, kp_for):
+    service = apps_on({"a": {}, "b": {}, "c": {}}, install_faults=["5xx"])
+    result = fails(kp_for(service, instance_ids=["a", "b"]))
+    assert result["maybe_changed_instance_ids"] == ["a", "b"] and result["changed_instance_ids"] == ["a", "b"]
+    service.install_faults = ["lost"]
+    kp = kp_for(service, instance_ids=["c"])
+    result = module.run(kp)
+    assert result["changed_instance_ids"] == ["c"] and result["maybe_changed_instance_ids"] == []
+    assert kp.result["changed_instance_ids"] == ["c"] and kp.result["maybe_changed_instance_ids"] == []
+
+
+def test_nothing_sent_is_no_change(apps_on, kp_for):
+    service = apps_on({"a": {PKG: "1.0"}})
+    kp = kp_for(service, instance_ids=["a"])
+    result = module.run(kp)
+    assert result["changed"] is False and result["changed_instance_ids"] == [] and result["task_ids"] == []
+    assert result["maybe_changed_instance_ids"] == [] and kp.result["changed"] is False
+    assert service.bodies("InstallApp") == []
+
+
+def test_check_mode_records_what_would_change(apps_on, kp_for):
+    service = apps_on({"a": {PKG: "1.0"}, "b": {}})
+    kp = kp_for(service, check_mode=True, instance_ids=["a", "b"])
+    result = module.run(kp)
+    assert result["changed_instance_ids"] == ["b"] and kp.result["changed_instance_ids"] == ["b"]
+    assert result["changed"] is True and service.bodies("InstallApp") == []
+    kp = kp_for(service, check_mode=True, instance_ids=["a", "b"], state="absent")
+    assert module.run(kp)["changed_instance_ids"] == ["a"] and kp.result["changed_instance_ids"] == ["a"]
+    assert service.bodies("SyncInvokeInstance") == []
+
+
+def test_a_later_error_still_reports_the_install_whose_answer_was_lost_as_maybe_changed(apps_on, kp_for):
+    service = apps_on({"a": {}}, install_faults=["dropped"])
+    original = service.op_ListInstanceApp
+
+    def read_once_then_break(call):
+        if service.bodies("InstallApp"):
+            raise RuntimeError("the re-read broke")
+        return original(call)
+
+    service.on("ListInstanceApp", read_once_then_break)
+    kp = kp_for(service, instance_ids=["a"])
+    result = fails(kp, lambda kp: kp.run(module.run))
+    assert "Unexpected error" in result["msg"]
+    assert result["changed"] is True and result["maybe_changed_instance_ids"] == ["a"]
+    assert result["changed_instance_ids"] == [] and result["task_ids"] == []
+
+
+def test_an_uninstall_the_phone_refuses_is_not_recorded_as_changed(apps_on, kp_for):
+    service = apps_on({"a": {PKG: "1.0"}, "b": {PKG: "1.0"}})
+    original = service.shell
+
+    def system_app_on_b(instance_id, command):
+        if instance_id == "b" and command.startswith("pm uninstall"):
+            return {"status": 2, "execute_msg": "Failure [DELETE_FAILED_INTERNAL_ERROR]"}
+        return original(instance_id, command)
+
+    service.shell = system_app_on_b
+    kp = kp_for(service, instance_ids=["a", "b"], state="absent")
+    result = fails(kp)
+    assert result["changed_instance_ids"] == ["a"] and result["failed_instance_ids"] == ["b"]
+    assert kp.result["changed_instance_ids"] == ["a"] and kp.result["maybe_changed_instance_ids"] == []
+    assert "DELETE_FAILED_INTERNAL_ERROR" in result["results"][1]["msg"]
