@@ -1,6 +1,12 @@
 """What the benchmarks share: paths, the environment, timed runs with peak RSS, floors, plays.
 
 Not a benchmark itself (no ``bench_`` prefix). Everything here measures; nothing passes or fails.
+
+The benchmarks run as scripts (``python tests/bench/<name>.py``: their own folder is first on
+sys.path, so ``import _bench`` finds this file), not under pytest, so nothing has put the emulator
+or the collection on sys.path for them. Importing this module does it, once for every benchmark:
+the emulator (``koophone_emulator``), the collection (``ansible_collections.koophone.cloud``, through
+a symlink tree in .build/collections) and the emulator tests' helpers (``emutools``).
 """
 
 import collections
@@ -17,13 +23,16 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "emulator"))
 COLLECTIONS_ROOT = os.path.join(REPO, ".build", "collections")
 _LINK = os.path.join(COLLECTIONS_ROOT, "ansible_collections", "koophone", "cloud")
 if not os.path.islink(_LINK) and not os.path.isdir(_LINK):
     os.makedirs(os.path.dirname(_LINK), exist_ok=True)
     os.symlink(REPO, _LINK)
-sys.path.insert(0, COLLECTIONS_ROOT)  # in-process measurements import the collection's client
+# The one sys.path edit of the benchmarks (see the module docstring); in-process measurements import
+# the collection's client, every benchmark the emulator's launcher, bench_emulator.py emutools.
+for _path in (os.path.join(REPO, "tests", "emulator"), COLLECTIONS_ROOT, os.path.join(REPO, "emulator")):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 BIN = os.path.dirname(sys.executable)
 TOKEN = "demo-token"
@@ -125,10 +134,14 @@ def playbook(emulator, workdir, text, variables=None, inventory=None, forks=None
     return measure(command, environment(emulator, **(env or {})), emulator, workdir)
 
 
-def inventory_run(emulator, config_path, *args, env=None):
-    """``ansible-inventory -i CONFIG ARGS -vvv``: the Run, plus the plugin's own figures from its -vvv line."""
+def inventory_run(emulator, config_path, *args, env=None, program=None):
+    """``ansible-inventory -i CONFIG ARGS -vvv``: the Run, plus the plugin's own figures from its -vvv line.
+
+    ``program``: the command to run in place of ansible-inventory (a list, e.g. a wrapper that times its stages).
+    """
     output = config_path + ".out"
-    command = [os.path.join(BIN, "ansible-inventory"), "-i", config_path, "--output", output, "-vvv"] + list(args)
+    command = list(program or [os.path.join(BIN, "ansible-inventory")])
+    command += ["-i", config_path, "--output", output, "-vvv"] + list(args)
     run = measure(
         command,
         environment(emulator, ANSIBLE_INVENTORY_UNPARSED_FAILED="true", **(env or {})),
@@ -138,6 +151,8 @@ def inventory_run(emulator, config_path, *args, env=None):
     match = PLUGIN_LINE.search(run.output)
     run.plugin = float(match.group(4)) if match else None
     run.hosts = int(match.group(3)) if match else None
+    run.read = float(match.group(5)) if match else None
+    run.build = float(match.group(6)) if match else None
     run.output_path = output
     return run
 

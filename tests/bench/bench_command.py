@@ -27,32 +27,16 @@ Run: .venv/bin/python tests/bench/bench_command.py [--sizes 100,1000] [--latency
 """
 
 import argparse
-import collections
-import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "emulator"))
-COLLECTIONS_ROOT = os.path.join(REPO, ".build", "collections")
-_LINK = os.path.join(COLLECTIONS_ROOT, "ansible_collections", "koophone", "cloud")
-if not os.path.islink(_LINK) and not os.path.isdir(_LINK):
-    os.makedirs(os.path.dirname(_LINK), exist_ok=True)
-    os.symlink(REPO, _LINK)
+import _bench as bench  # first: it puts the emulator and the collection on sys.path
 
-sys.path.insert(0, COLLECTIONS_ROOT)  # the poller-alone section imports the collection's client
+from ansible_collections.koophone.cloud.plugins.module_utils import _tasks as tasks
+from ansible_collections.koophone.cloud.plugins.module_utils._client import KooPhoneClient, payload
+from koophone_emulator.launcher import start_emulator
 
-from ansible_collections.koophone.cloud.plugins.module_utils import _tasks as tasks  # noqa: E402
-from ansible_collections.koophone.cloud.plugins.module_utils._client import KooPhoneClient, payload  # noqa: E402
-from koophone_emulator.launcher import start_emulator  # noqa: E402
-
-BIN = os.path.dirname(sys.executable)
 COMMAND = "getprop ro.build.version.release"
-TOKEN = "demo-token"
 
 ONE_CALL = """---
 - name: One module call for every phone
@@ -121,56 +105,10 @@ URI_LOOP = """---
 """ % {"command": COMMAND}
 
 
-def environment(emulator):
-    env = dict(os.environ)
-    for name in list(env):
-        if name.startswith(("KOOPHONE_", "HUAWEICLOUD_SDK_", "ANSIBLE_")):
-            del env[name]
-    env.update(
-        ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_ROOT,
-        ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-        ANSIBLE_LOCALHOST_WARNING="false",
-        ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
-        ANSIBLE_HOST_KEY_CHECKING="false",
-        ANSIBLE_NOCOLOR="1",
-        KOOPHONE_ENDPOINT=emulator.url,
-        KOOPHONE_AUTH_TOKEN=TOKEN,
-    )
-    return env
-
-
 def play(emulator, workdir, playbook_text, variables, inventory=None, forks=None):
     """Run one playbook; return (wall seconds, requests by operation)."""
-    playbook = os.path.join(workdir, "play.yml")
-    with open(playbook, "w") as handle:
-        handle.write(playbook_text)
-    vars_file = os.path.join(workdir, "vars.json")
-    with open(vars_file, "w") as handle:
-        json.dump(dict(variables, endpoint=emulator.url, token=TOKEN), handle)
-    command = [os.path.join(BIN, "ansible-playbook"), playbook, "-e", "@" + vars_file]
-    if inventory:
-        command += ["-i", inventory]
-    if forks:
-        command += ["--forks", str(forks)]
-    emulator.clear_log()
-    started = time.perf_counter()
-    completed = subprocess.run(command, env=environment(emulator), capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
-    if completed.returncode != 0:
-        sys.exit("ansible-playbook failed:\n%s\n%s" % (completed.stdout[-4000:], completed.stderr[-2000:]))
-    counts = collections.Counter(entry["operation"] for entry in emulator.log() if entry["operation"])
-    return elapsed, counts
-
-
-def write_inventory(workdir, ids):
-    path = os.path.join(workdir, "phones.yml")
-    with open(path, "w") as handle:
-        handle.write("phones:\n  hosts:\n")
-        for number, instance_id in enumerate(ids):
-            handle.write("    phone-%05d: {koophone_instance_id: %s}\n" % (number, instance_id))
-        handle.write("  vars:\n    ansible_connection: local\n")
-    return path
+    run = bench.playbook(emulator, workdir, playbook_text, variables, inventory=inventory, forks=forks)
+    return run.wall, run.requests
 
 
 class Row:
@@ -206,7 +144,7 @@ def bench_size(emulator, workdir, all_ids, size, options):
     rows.append(Row("one call (async, default)", seconds, counts, size, size))
     seconds, counts = play(emulator, workdir, ONE_CALL, {"ids": ids, "mode": "sync"})
     rows.append(Row("one call (sync)", seconds, counts, size, size))
-    inventory = write_inventory(workdir, ids[:naive_size])
+    inventory = bench.hosts_inventory(workdir, ids[:naive_size])
     seconds, counts = play(emulator, workdir, PER_HOST, {}, inventory=inventory, forks=options.forks)
     rows.append(Row("once per host (forks %d)" % options.forks, seconds, counts, naive_size, size))
     seconds, counts = play(emulator, workdir, URI_LOOP, {"ids": ids[:naive_size]})
@@ -229,7 +167,7 @@ class FixedSchedule:
 
 
 def bench_polling(emulator, ids, repeats=3):
-    client = KooPhoneClient({"endpoint": emulator.url, "auth_token": TOKEN, "concurrency": 8})
+    client = KooPhoneClient({"endpoint": emulator.url, "auth_token": bench.TOKEN, "concurrency": bench.CONCURRENCY})
     tasks_count = -(-len(ids) // 100)
     print("The poller alone: %d phones (%d tasks), async jobs of a given length, in-process" % (len(ids), tasks_count))
     print(
@@ -250,9 +188,6 @@ def bench_polling(emulator, ids, repeats=3):
         reads = len(emulator.log(operation="ExecuteJob"))
         return submitted - started, finished - started - seconds, reads, reads / (finished - submitted)
 
-    def median(values):
-        return sorted(values)[len(values) // 2]
-
     try:
         for seconds in (0.2, 0.7, 1.5, 3.0, 8.0):
             emulator.configure(task_seconds=seconds)
@@ -262,12 +197,12 @@ def bench_polling(emulator, ids, repeats=3):
                 "  %-6.1f %9.2f | %12.2f %10d %12.1f | %12.2f %10d"
                 % (
                     seconds,
-                    median([run[0] for run in adaptive]),
-                    median([run[1] for run in adaptive]),
-                    median([run[2] for run in adaptive]),
-                    median([run[3] for run in adaptive]),
-                    median([run[1] for run in fixed]),
-                    median([run[2] for run in fixed]),
+                    bench.median([run[0] for run in adaptive]),
+                    bench.median([run[1] for run in adaptive]),
+                    bench.median([run[2] for run in adaptive]),
+                    bench.median([run[3] for run in adaptive]),
+                    bench.median([run[1] for run in fixed]),
+                    bench.median([run[2] for run in fixed]),
                 )
             )
     finally:

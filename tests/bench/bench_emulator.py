@@ -9,22 +9,16 @@ Run: .venv/bin/python tests/bench/bench_emulator.py
 
 import concurrent.futures
 import json
-import os
-import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "emulator"))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "emulator"))
+import _bench  # noqa: F401  (first: it puts the emulator and tests/emulator's emutools on sys.path)
+from emutools import Api, serving
 
-from emutools import Api, make_server  # noqa: E402
-
-from koophone_emulator.operations import Call, list_instances  # noqa: E402
+from koophone_emulator.operations import Call, list_instances
 
 
 def page_rendering():
-    server = make_server(instances=10000)
-    try:
+    with serving(instances=10000) as server:
         state = server.emulator.state
         started = time.perf_counter()
         for page_no in range(1, 51):
@@ -43,14 +37,10 @@ def page_rendering():
             "list 10,000 phones, 50 pages over 16 connections at 50 ms: %.2f s for %d phones "
             "(floor 0.20 s, %.1fx; serial 2.5 s)" % (elapsed, len(ids), elapsed / 0.2)
         )
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def commands():
-    server = make_server(instances=1000)
-    try:
+    with serving(instances=1000) as server:
         api = Api(server.url)
         ids = [inst.instance_id for inst in server.emulator.state.ordered()]
         chunks = [ids[start : start + 100] for start in range(0, 1000, 100)]
@@ -67,9 +57,6 @@ def commands():
             )
         results = [r for answer in answers for r in answer.data["cmd_results"]]
         print("1,000 sync commands in 10 chunks: %.3f s, %d results" % (time.perf_counter() - started, len(results)))
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 if __name__ == "__main__":

@@ -36,23 +36,12 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "emulator"))
-COLLECTIONS_ROOT = os.path.join(REPO, ".build", "collections")
-_LINK = os.path.join(COLLECTIONS_ROOT, "ansible_collections", "koophone", "cloud")
-if not os.path.islink(_LINK) and not os.path.isdir(_LINK):
-    os.makedirs(os.path.dirname(_LINK), exist_ok=True)
-    os.symlink(REPO, _LINK)
+import _bench as bench  # first: it puts the emulator and the collection on sys.path
 
-from koophone_emulator.launcher import start_emulator  # noqa: E402
-
-BIN = os.path.dirname(sys.executable)
-TOKEN = "demo-token"
+from koophone_emulator.launcher import start_emulator
 
 # The floor and each way, as task names the timer reports under.
 FLEET = "koophone_command, run_once"
@@ -162,48 +151,15 @@ def playbook(tasks):
 
 
 def write_inventory(workdir, ids):
-    path = os.path.join(workdir, "phones-%d.yml" % len(ids))
-    with open(path, "w") as handle:
-        handle.write("phones:\n  hosts:\n")
-        for number, instance_id in enumerate(ids):
-            handle.write("    phone-%05d: {koophone_instance_id: %s}\n" % (number, instance_id))
-        handle.write("  vars:\n    ansible_connection: local\n")
-    return path
-
-
-def environment(emulator, timer_file):
-    env = dict(os.environ)
-    for name in list(env):
-        if name.startswith(("KOOPHONE_", "HUAWEICLOUD_SDK_", "ANSIBLE_")):
-            del env[name]
-    env.update(
-        ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_ROOT,
-        ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-        ANSIBLE_LOCALHOST_WARNING="false",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_CALLBACKS_ENABLED="bench_timer",
-        BENCH_TIMER_FILE=timer_file,
-        KOOPHONE_ENDPOINT=emulator.url,
-        KOOPHONE_AUTH_TOKEN=TOKEN,
-    )
-    return env
+    return bench.hosts_inventory(workdir, ids, name="phones-%d.yml" % len(ids))
 
 
 def play(emulator, workdir, text, inventory, forks):
-    """Run one playbook; return ({task name: [seconds, ...]}, wall seconds)."""
-    path = os.path.join(workdir, "play.yml")
-    with open(path, "w") as handle:
-        handle.write(text)
+    """Run one playbook (the timer callback on: workdir/callback_plugins); return ({task name: [seconds, ...]},
+    wall seconds)."""
     timer_file = os.path.join(workdir, "timer.json")
-    command = [os.path.join(BIN, "ansible-playbook"), path, "-i", inventory, "--forks", str(forks)]
-    started = time.perf_counter()
-    completed = subprocess.run(
-        command, env=environment(emulator, timer_file), capture_output=True, text=True, check=False
-    )
-    wall = time.perf_counter() - started
-    if completed.returncode != 0:
-        sys.exit("ansible-playbook failed:\n%s\n%s" % (completed.stdout[-4000:], completed.stderr[-2000:]))
+    timer = dict(ANSIBLE_CALLBACKS_ENABLED="bench_timer", BENCH_TIMER_FILE=timer_file)
+    wall = bench.playbook(emulator, workdir, text, inventory=inventory, forks=forks, env=timer).wall
     with open(timer_file) as handle:
         spans = json.load(handle)
     timings = {}
@@ -227,7 +183,7 @@ def templating_costs(sizes):
     from ansible.plugins.loader import init_plugin_loader
     from ansible.template import Templar, trust_as_template
 
-    init_plugin_loader([COLLECTIONS_ROOT])
+    init_plugin_loader([bench.COLLECTIONS_ROOT])
     ways = [
         ("(b) trivial", "{{ koophone_instance_id }}", lambda size: 200),
         (
@@ -300,7 +256,7 @@ def main():
     options = parser.parse_args()
     hosts, old_size = options.hosts, (None if options.skip_old else options.old_size)
     version = subprocess.run(
-        [os.path.join(BIN, "ansible"), "--version"], capture_output=True, text=True, check=False
+        [os.path.join(bench.BIN, "ansible"), "--version"], capture_output=True, text=True, check=False
     ).stdout.splitlines()[0]
     sizes = sorted({500, 5000, 50000, hosts} | ({old_size} if old_size else set()))
     ways, costs = templating_costs(sizes)

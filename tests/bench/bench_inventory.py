@@ -25,38 +25,20 @@ Run: .venv/bin/python tests/bench/bench_inventory.py [--instances N] [--latency-
 """
 
 import argparse
-import json
 import math
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "emulator"))
-COLLECTIONS_ROOT = os.path.join(REPO, ".build", "collections")
-_LINK = os.path.join(COLLECTIONS_ROOT, "ansible_collections", "koophone", "cloud")
-if not os.path.islink(_LINK) and not os.path.isdir(_LINK):
-    os.makedirs(os.path.dirname(_LINK), exist_ok=True)
-    os.symlink(REPO, _LINK)
-sys.path.insert(0, COLLECTIONS_ROOT)
-sys.path.insert(0, HERE)
+import _bench  # first: it puts the emulator and the collection on sys.path
 
-import _bench  # noqa: E402  (tests/bench/_bench.py: static inventories of the same content)
+from ansible_collections.koophone.cloud.plugins.module_utils._client import KooPhoneClient
+from koophone_emulator.launcher import start_emulator
 
-from ansible_collections.koophone.cloud.plugins.module_utils._client import KooPhoneClient  # noqa: E402
-from koophone_emulator.launcher import start_emulator  # noqa: E402
-
-BIN = os.path.dirname(sys.executable)
-PAGE_SIZE, CONCURRENCY = 100, 8  # the plugin's defaults
-PLUGIN_LINE = re.compile(
-    r"koophone\.cloud\.koophone: (\d+) phones read \((.*?)\), (\d+) hosts added; "
-    r"([\d.]+) s \(read ([\d.]+) s, build ([\d.]+) s\)"
-)
+PAGE_SIZE = _bench.PAGE_SIZE  # the plugin's default
 
 # ansible-inventory with timers around its stages (parse, per-host variables, JSON output). It wraps
 # private CLI methods, which is fine for a measurement and nothing else.
@@ -106,60 +88,24 @@ def count_listing(emulator):
     return len(emulator.log(operation="ListInstances"))
 
 
-def environment(emulator):
-    env = dict(os.environ)
-    for name in list(env):
-        if name.startswith(("KOOPHONE_", "HUAWEICLOUD_SDK_")):
-            del env[name]
-    env.update(
-        ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_ROOT,
-        ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_INVENTORY_UNPARSED_FAILED="true",
-        ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
-        ANSIBLE_LOCALHOST_WARNING="false",
-        KOOPHONE_ENDPOINT=emulator.url,
-        KOOPHONE_AUTH_TOKEN="demo-token",
-    )
-    return env
-
-
 def run_inventory(emulator, config_path, *args, stages=False):
     """One ansible-inventory run: dict of wall seconds, the plugin's figures, stage times and requests."""
-    emulator.clear_log()
-    output = config_path + ".out"
-    command = [sys.executable, "-c", STAGES] if stages else [os.path.join(BIN, "ansible-inventory")]
-    command += ["-i", config_path, "--output", output, "-vvv"] + list(args)
-    started = time.perf_counter()
-    completed = subprocess.run(command, env=environment(emulator), capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
-    if completed.returncode != 0:
-        raise SystemExit("ansible-inventory failed:\n%s\n%s" % (completed.stdout[-3000:], completed.stderr[-3000:]))
-    match = PLUGIN_LINE.search(completed.stdout + completed.stderr)
-    if not match:
-        raise SystemExit("no plugin timing line in the -vvv output:\n%s" % completed.stdout[-3000:])
+    run = _bench.inventory_run(emulator, config_path, *args, program=[sys.executable, "-c", STAGES] if stages else None)
+    if run.plugin is None:
+        raise SystemExit("no plugin timing line in the -vvv output:\n%s" % run.output[-3000:])
     stage_times = dict(
-        (name, float(seconds)) for name, seconds in re.findall(r"^STAGE (\S+) ([\d.]+)$", completed.stderr, re.M)
+        (name, float(seconds)) for name, seconds in re.findall(r"^STAGE (\S+) ([\d.]+)$", run.output, re.M)
     )
     return {
-        "wall": wall,
-        "hosts": int(match.group(3)),
-        "plugin": float(match.group(4)),
-        "read": float(match.group(5)),
-        "build": float(match.group(6)),
+        "wall": run.wall,
+        "hosts": run.hosts,
+        "plugin": run.plugin,
+        "read": run.read,
+        "build": run.build,
         "stages": stage_times,
-        "requests": count_listing(emulator),
-        "output": output,
+        "requests": run.requests["ListInstances"],
+        "output": run.output_path,
     }
-
-
-def write_config(directory, name, **options):
-    path = os.path.join(directory, name)
-    with open(path, "w") as handle:
-        handle.write("plugin: koophone.cloud.koophone\n")
-        for key, value in options.items():
-            handle.write("%s: %s\n" % (key, json.dumps(value)))
-    return path
 
 
 # -------------------------------------------------------------------- 1. the read alone
@@ -235,20 +181,20 @@ def bench_ansible_inventory(emulator, instances, rtt, repeats, workdir):
         "\n== 2. ansible-inventory --list, %d phones (page_size %d, concurrency %d: %d pages, floor %.2f s)"
         % (instances, PAGE_SIZE, LISTING_CONCURRENCY, pages, floor)
     )
-    plain = write_config(workdir, "plain.koophone.yml")
+    plain = _bench.write_config(workdir, "plain.koophone.yml")
     cold = []
     for number in range(repeats):
         cold.append(run_inventory(emulator, plain, "--list", stages=number == 0))
         describe("cold, no cache (run %d)" % (number + 1), cold[-1], floor)
 
-    cached = write_config(
+    cached = _bench.write_config(
         workdir,
         "cached.koophone.yml",
         cache=True,
         cache_plugin="ansible.builtin.jsonfile",
         cache_connection=os.path.join(workdir, "cache"),
     )
-    full = write_config(workdir, "full.koophone.yml", hostvars="full")
+    full = _bench.write_config(workdir, "full.koophone.yml", hostvars="full")
     cold_full = []
     for number in range(repeats):
         cold_full.append(run_inventory(emulator, full, "--list", stages=number == 0))
@@ -323,24 +269,10 @@ def bench_core_floor(instances):
 
 
 def run_uri_loop(emulator, workdir, pages):
-    path = os.path.join(workdir, "uri_loop.yml")
-    with open(path, "w") as handle:
-        handle.write(URI_LOOP % {"size": PAGE_SIZE})
-    emulator.clear_log()
-    command = [
-        os.path.join(BIN, "ansible-playbook"),
-        path,
-        "-e",
-        json.dumps({"endpoint": emulator.url, "pages": pages}),
-    ]
-    env = environment(emulator)
-    del env["ANSIBLE_INVENTORY_UNPARSED_FAILED"]  # the play runs on the implicit localhost, with no inventory
-    started = time.perf_counter()
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
-    if completed.returncode != 0:
-        raise SystemExit("the uri loop failed:\n%s\n%s" % (completed.stdout[-3000:], completed.stderr[-3000:]))
-    return wall, count_listing(emulator)
+    """The play runs on the implicit localhost, with no inventory; the endpoint comes as a variable."""
+    text = URI_LOOP % {"size": PAGE_SIZE}
+    run = _bench.playbook(emulator, workdir, text, {"pages": pages}, name="uri_loop.yml")
+    return run.wall, run.requests["ListInstances"]
 
 
 def bench_naive(emulator, instances, sample, workdir):

@@ -37,16 +37,12 @@ import argparse
 import json
 import math
 import os
-import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+import _bench as bench  # first: it puts the emulator and the collection on sys.path
 
-import _bench as bench  # noqa: E402
-
-from koophone_emulator.launcher import start_emulator  # noqa: E402
+from koophone_emulator.launcher import start_emulator
 
 COMMAND = "getprop ro.build.version.release"
 TASK_SECONDS, BOOT_SECONDS = 0.5, 1.0  # the emulator's defaults: how long async jobs and a boot take

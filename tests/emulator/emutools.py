@@ -1,18 +1,18 @@
 """Helpers for the emulator tests: a tiny stdlib HTTP client, an in-process emulator, polling."""
 
+import contextlib
 import http.client
 import json
 import os
-import sys
 import time
 from urllib.parse import urlencode, urlsplit
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if os.path.join(REPO, "emulator") not in sys.path:
-    sys.path.insert(0, os.path.join(REPO, "emulator"))
+# koophone_emulator is on sys.path already: tests/conftest.py puts it there for pytest, tests/bench/_bench.py
+# for the benchmarks that use these helpers.
+from koophone_emulator.config import Settings
+from koophone_emulator.server import start_in_thread
 
-from koophone_emulator.config import Settings  # noqa: E402
-from koophone_emulator.server import start_in_thread  # noqa: E402
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 IAM_LOGIN = {
     "auth": {
@@ -104,6 +104,17 @@ def make_server(**overrides):
     values = dict(port=0, quiet=True, instances=20, task_seconds=0.2, boot_seconds=0.2)
     values.update(overrides)
     return start_in_thread(Settings(**values))
+
+
+@contextlib.contextmanager
+def serving(**overrides):
+    """``with serving(**settings) as server``: make_server's emulator, shut down and closed after the block."""
+    server = make_server(**overrides)
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 AK = "KOOPHONEDEMOAK00001"

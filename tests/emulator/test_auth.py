@@ -3,7 +3,7 @@
 import copy
 import time
 
-from emutools import IAM_LOGIN, Api, make_server, send_signed
+from emutools import IAM_LOGIN, Api, send_signed, serving
 
 
 def login(api, body=None):
@@ -56,8 +56,7 @@ def test_top_level_scope_gives_an_unscoped_token_that_koophone_refuses(api):
 
 
 def test_token_expiry_by_ttl_and_by_control_call():
-    server = make_server(token_ttl=1)
-    try:
+    with serving(token_ttl=1) as server:
         api = Api(server.url)
         token = login(api).headers["x-subject-token"]
         client = Api(server.url, token=token)
@@ -74,9 +73,6 @@ def test_token_expiry_by_ttl_and_by_control_call():
         assert api.control("POST", "expire-tokens", {}).body == {"expired": 2}
         assert fresh.list_page(1, 1).code == "KOOPHONE.API.6001"
         assert api.list_page(1, 1).code == "0"  # the static demo token never expires
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_missing_and_unknown_credentials_get_the_gateway_answer(api):

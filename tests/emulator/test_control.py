@@ -1,6 +1,6 @@
 """The /_emulator control API, the fleet seeding, and the shape switches it controls."""
 
-from emutools import make_server
+from emutools import serving
 
 
 def test_log_since_filter_and_clear(api, ids):
@@ -109,12 +109,8 @@ def test_reset_reseeds_deterministically(api):
 
 def test_mix_fleet_is_realistic_and_deterministic():
     def fleet():
-        server = make_server(instances=300, mix=True, seed=5, boot_seconds=60)
-        try:
+        with serving(instances=300, mix=True, seed=5, boot_seconds=60) as server:
             return [i.full() for i in server.emulator.state.ordered()]
-        finally:
-            server.shutdown()
-            server.server_close()
 
     instances = fleet()
     assert instances == fleet()

@@ -5,7 +5,7 @@ import http.client
 import time
 
 import pytest
-from emutools import IAM_LOGIN, Api, make_server
+from emutools import IAM_LOGIN, Api, serving
 
 
 def reboot(api, ids):
@@ -113,13 +113,9 @@ def test_bad_script_is_refused(api):
 
 def test_random_faults_are_deterministic_per_seed():
     def sequence():
-        server = make_server(rate_5xx=0.3, rate_429=0.2, seed=7)
-        try:
+        with serving(rate_5xx=0.3, rate_429=0.2, seed=7) as server:
             api = Api(server.url)
             return [api.list_page(1, 1).status for _attempt in range(30)]
-        finally:
-            server.shutdown()
-            server.server_close()
 
     first = sequence()
     assert first == sequence()
@@ -127,8 +123,7 @@ def test_random_faults_are_deterministic_per_seed():
 
 
 def test_latency_overlaps_across_connections():
-    server = make_server(latency_ms=300)
-    try:
+    with serving(latency_ms=300) as server:
         api = Api(server.url)
         started = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
@@ -138,9 +133,6 @@ def test_latency_overlaps_across_connections():
         # Eight requests in parallel cost about one latency; in series they would cost 2.4 s.
         assert 0.3 <= elapsed < 1.6, elapsed
         assert api.control("GET", "health").body == {"ok": True}
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_throttle_rps_token_bucket(api, emulator):
@@ -152,8 +144,7 @@ def test_throttle_rps_token_bucket(api, emulator):
 
 
 def test_latency_spikes_delay_the_logged_share_by_spike_ms():
-    server = make_server(rate_spike=0.3, spike_ms=400, seed=5)
-    try:
+    with serving(rate_spike=0.3, spike_ms=400, seed=5) as server:
         api = Api(server.url)
         timings = []
         for _attempt in range(30):
@@ -166,22 +157,15 @@ def test_latency_spikes_delay_the_logged_share_by_spike_ms():
         assert len(spikes) == 30 and 3 <= sum(spikes) <= 20, spikes
         for spiked, elapsed in zip(spikes, timings):
             assert (elapsed >= 0.4) if spiked else (elapsed < 0.3), (spiked, elapsed)
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_spikes_are_drawn_apart_from_faults():
     """Turning spikes on moves no fault: the same seed fails the same requests with and without them."""
 
     def statuses(**extra):
-        server = make_server(rate_5xx=0.3, seed=7, **extra)
-        try:
+        with serving(rate_5xx=0.3, seed=7, **extra) as server:
             api = Api(server.url)
             return [api.list_page(1, 1).status for _attempt in range(20)]
-        finally:
-            server.shutdown()
-            server.server_close()
 
     assert statuses() == statuses(rate_spike=0.5, spike_ms=1)
 
@@ -191,8 +175,7 @@ def test_per_operation_draws_ignore_the_other_operations():
     requests of other operations came between (a run whose poll count varies stays reproducible)."""
 
     def install_statuses(polls):
-        server = make_server(rate_5xx=0.3, rate_spike=0.3, spike_ms=1, seed=11, fault_draws="per-operation")
-        try:
+        with serving(rate_5xx=0.3, rate_spike=0.3, spike_ms=1, seed=11, fault_draws="per-operation") as server:
             api = Api(server.url)
             ids = [inst.instance_id for inst in server.emulator.state.ordered()]
             seen = []
@@ -202,9 +185,6 @@ def test_per_operation_draws_ignore_the_other_operations():
                 seen.append(reboot(api, ids[:1]).status)
             spikes = [r["spike"] for r in server.emulator.log.since(0) if r["operation"] == "BatchRebootInstance"]
             return seen, spikes
-        finally:
-            server.shutdown()
-            server.server_close()
 
     first = install_statuses([0])
     assert first == install_statuses([3, 0, 1])

@@ -3,7 +3,7 @@
 import time
 
 import pytest
-from emutools import IAM_LOGIN, Api, make_server, wait_for
+from emutools import IAM_LOGIN, Api, serving, wait_for
 
 from koophone_emulator.config import Settings, build_parser, settings_from_args
 
@@ -54,10 +54,8 @@ def statuses(api, instance_ids):
 
 @pytest.fixture
 def big():
-    server = make_server(instances=250)
-    yield Api(server.url), server.emulator.state
-    server.shutdown()
-    server.server_close()
+    with serving(instances=250) as server:
+        yield Api(server.url), server.emulator.state
 
 
 # ---------------------------------------------------------------------- every setting: CLI, control API, reset
@@ -315,8 +313,7 @@ def test_unknown_instance_1001_uses_401_too(api, ids):
 
 
 def test_tenant_not_whitelisted_answers_1003_everywhere():
-    server = make_server()
-    try:
+    with serving() as server:
         api = Api(server.url)
         token = api.call("POST", "/v3/auth/tokens", body=IAM_LOGIN, token=False).headers["x-subject-token"]
         api.control("POST", "config", {"tenant_whitelisted": False})
@@ -336,9 +333,6 @@ def test_tenant_not_whitelisted_answers_1003_everywhere():
         assert (expired.status, expired.code) == (401, "KOOPHONE.API.6001")  # expiry still answered first
         api.control("POST", "config", {"tenant_whitelisted": True})
         assert api.list_page(1, 1).code == "0"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # ---------------------------------------------------------------------- 5. unpaid orders
@@ -623,25 +617,15 @@ def test_reference_catalogue_offers_adn_only(api, state):
 
 
 def test_mixed_catalogue_offers_eip_and_adn():
-    server = make_server(catalogue="mixed")
-    reference = make_server()
-    try:
+    with serving(catalogue="mixed") as server, serving() as reference:
         api, state = Api(server.url), server.emulator.state
         assert [i.instance_id for i in state.ordered()] == [i.instance_id for i in reference.emulator.state.ordered()]
-        seeded = make_server(catalogue="mixed", instances=200)
-        try:
+        with serving(catalogue="mixed", instances=200) as seeded:
             assert {inst.network for inst in seeded.emulator.state.ordered()} == {"EIP", "ADN"}
-        finally:
-            seeded.shutdown()
-            seeded.server_close()
         eip = api.post("/v1/instances/create", dict(CREATE, network="EIP", count=1))
         assert eip.code == "0" and state.get(eip.data["instanceInfos"][0]["instanceId"]).network == "EIP"
         default = api.post("/v1/instances/create", dict(CREATE, count=1))
         assert state.get(default.data["instanceInfos"][0]["instanceId"]).network == "EIP"
-    finally:
-        for emulator in (server, reference):
-            emulator.shutdown()
-            emulator.server_close()
 
 
 # ---------------------------------------------------------------------- 14. every device token is new

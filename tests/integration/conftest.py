@@ -11,12 +11,10 @@ import subprocess
 import sys
 
 import pytest
-from harness import TOKEN
+from harness import ansible_environment
 
 from koophone_emulator.launcher import start_emulator  # tests/conftest.py put emulator/ on sys.path
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-COLLECTIONS_ROOT = os.path.join(REPO, ".build", "collections")
 PLAYBOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "playbooks")
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 
@@ -55,30 +53,7 @@ def run_playbook(emulator, tmp_path):
     """Run a playbook from tests/integration/playbooks against the emulator; return PlaybookRun."""
 
     def run(playbook, credentials=None, extra_vars=None, args=(), env=None, expect_rc=0):
-        environment = dict(os.environ)
-        environment.update(
-            {
-                "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS_ROOT,
-                "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
-                "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-                "ANSIBLE_LOCALHOST_WARNING": "false",
-                "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
-                "ANSIBLE_NOCOLOR": "1",
-                "ANSIBLE_RETRY_FILES_ENABLED": "false",
-                "KOOPHONE_ENDPOINT": emulator.url,
-                "KOOPHONE_IAM_ENDPOINT": emulator.url,
-                "KOOPHONE_TOKEN_CACHE_DIR": str(tmp_path / "tokens"),
-            }
-        )
-        for name in list(environment):
-            if name.startswith(("KOOPHONE_", "HUAWEICLOUD_SDK_")) and name not in (
-                "KOOPHONE_ENDPOINT",
-                "KOOPHONE_IAM_ENDPOINT",
-                "KOOPHONE_TOKEN_CACHE_DIR",
-            ):
-                del environment[name]
-        environment.update(TOKEN if credentials is None else credentials)
-        environment.update(env or {})
+        environment = ansible_environment(emulator, tmp_path / "tokens", credentials, env)
         variables = dict(output_dir=str(tmp_path), emulator_url=emulator.url, **(extra_vars or {}))
         # A vars file, not the command line: ansible-playbook -vvvv echoes its own argv.
         vars_file = tmp_path / "extra_vars.json"

@@ -1,4 +1,5 @@
-"""What integration tests share: the emulator's demo credentials and log helpers."""
+"""What integration tests share: the emulator's demo credentials, log helpers, and how Ansible runs
+against the emulator (its environment, ansible-inventory and ansible-playbook runs)."""
 
 import json
 import os
@@ -20,6 +21,17 @@ AKSK = {
     "KOOPHONE_PROJECT_ID": "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
 }
 TOKEN = {"KOOPHONE_AUTH_TOKEN": "demo-token"}
+# The requests that change a cloud phone; each test adds the other changing operations it watches for.
+INSTANCE_CHANGES = frozenset(
+    {
+        "CreateInstance",
+        "DeleteInstance",
+        "BatchRebootInstance",
+        "BatchResetInstance",
+        "ProvisionInstance",
+        "CancelInstance",
+    }
+)
 
 
 def api_requests(emulator):
@@ -64,29 +76,12 @@ def run_inventory(emulator, tmp_path, config, credentials=None, env=None, timeou
 
     Returns (completed process, parsed --list output or None when it failed).
     """
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     path = tmp_path / "fleet.koophone.yml"
     path.write_text(yaml.safe_dump(dict({"plugin": "koophone.cloud.koophone"}, **config)))
     output = tmp_path / "inventory.out"
     if output.exists():
         output.unlink()
-    environment = dict(os.environ)
-    for name in list(environment):
-        if name.startswith(("KOOPHONE_", "HUAWEICLOUD_SDK_")):
-            del environment[name]
-    environment.update(
-        {
-            "ANSIBLE_COLLECTIONS_PATH": os.path.join(repo, ".build", "collections"),
-            "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true",
-            "KOOPHONE_ENDPOINT": emulator.url,
-            "KOOPHONE_IAM_ENDPOINT": emulator.url,
-            "KOOPHONE_TOKEN_CACHE_DIR": str(tmp_path / "tokens"),
-        }
-    )
-    environment.update(TOKEN if credentials is None else credentials)
-    environment.update(env or {})
+    environment = inventory_environment(emulator, tmp_path / "tokens", credentials, env)
     command = [
         os.path.join(os.path.dirname(sys.executable), "ansible-inventory"),
         "-i",
@@ -127,6 +122,13 @@ def ansible_environment(emulator, token_dir, credentials=None, env=None):
     environment.update(TOKEN if credentials is None else credentials)
     environment.update(env or {})
     return environment
+
+
+def inventory_environment(emulator, token_dir, credentials=None, env=None):
+    """ansible_environment for ansible-inventory: a source it cannot parse fails the run (rather than
+    leaving an empty inventory); ``env`` last, as there."""
+    must_parse = dict({"ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"}, **(env or {}))
+    return ansible_environment(emulator, token_dir, credentials, must_parse)
 
 
 def start_ansible_playbook(emulator, workdir, playbook, credentials=None, extra_vars=None, args=(), env=None):

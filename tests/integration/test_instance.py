@@ -4,18 +4,9 @@ and what the emulator's log and state prove (nothing sent in check mode, nothing
 import re
 
 import pytest
-from harness import api_requests
+from harness import INSTANCE_CHANGES, api_requests
 
-MUTATING = {
-    "CreateInstance",
-    "DeleteInstance",
-    "BatchRebootInstance",
-    "BatchResetInstance",
-    "ProvisionInstance",
-    "CancelInstance",
-    "BatchPrepareInstances",
-    "BatchBackupInstances",
-}
+MUTATING = INSTANCE_CHANGES | {"BatchPrepareInstances", "BatchBackupInstances"}
 
 
 def calls(emulator, operation):

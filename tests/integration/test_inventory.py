@@ -14,10 +14,8 @@ from collections import Counter
 
 import pytest
 import yaml
-from harness import AKSK, IAM_USER, TOKEN, api_requests, untrusted_values
+from harness import AKSK, IAM_USER, api_requests, inventory_environment, untrusted_values
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-COLLECTIONS_ROOT = os.path.join(REPO, ".build", "collections")
 ANSIBLE_INVENTORY = os.path.join(os.path.dirname(sys.executable), "ansible-inventory")
 PLUGIN = "koophone.cloud.koophone"
 BATCH_QUERY = "/v1/instances/batch-query"
@@ -69,27 +67,6 @@ class InventoryRun:
         return "rc=%s\n--- stdout\n%s\n--- stderr\n%s" % (self.rc, self.stdout[-4000:], self.stderr[-4000:])
 
 
-def environment(emulator, tmp_path, credentials=None, env=None):
-    result = dict(os.environ)
-    for name in list(result):
-        if name.startswith(("KOOPHONE_", "HUAWEICLOUD_SDK_")):
-            del result[name]
-    result.update(
-        {
-            "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS_ROOT,
-            "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true",
-            "KOOPHONE_ENDPOINT": emulator.url,
-            "KOOPHONE_IAM_ENDPOINT": emulator.url,
-            "KOOPHONE_TOKEN_CACHE_DIR": str(tmp_path / "tokens"),
-        }
-    )
-    result.update(TOKEN if credentials is None else credentials)
-    result.update(env or {})
-    return result
-
-
 def write_config(tmp_path, config, name="fleet.koophone.yml"):
     path = tmp_path / name
     path.write_text(yaml.safe_dump(dict({"plugin": PLUGIN}, **config)))
@@ -108,7 +85,7 @@ def inventory(emulator, tmp_path):
         command = [ANSIBLE_INVENTORY, "-i", path, "--output", str(output)] + list(args)
         completed = subprocess.run(
             command,
-            env=environment(emulator, tmp_path, credentials, env),
+            env=inventory_environment(emulator, tmp_path / "tokens", credentials, env),
             capture_output=True,
             text=True,
             timeout=300,

@@ -11,23 +11,11 @@ import sys
 
 import pytest
 import yaml
-from harness import TOKEN, api_requests
+from harness import INSTANCE_CHANGES, ansible_environment, api_requests
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-COLLECTIONS_ROOT = os.path.join(REPO, ".build", "collections")
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-MUTATING = {
-    "CreateInstance",
-    "DeleteInstance",
-    "BatchRebootInstance",
-    "BatchResetInstance",
-    "ProvisionInstance",
-    "CancelInstance",
-    "SetVideo",
-    "InstallApp",
-    "SyncInvokeInstance",
-    "AsyncInvokeInstance",
-}
+MUTATING = INSTANCE_CHANGES | {"SetVideo", "InstallApp", "SyncInvokeInstance", "AsyncInvokeInstance"}
 FLEET = {
     "fleet_name_prefix": "shop",
     "fleet_count": 3,
@@ -76,22 +64,9 @@ def play(emulator, tmp_path):
     """ansible-playbook koophone.cloud.<name> against the emulator, the token in KOOPHONE_AUTH_TOKEN."""
 
     def run(name, extra_vars=None, args=(), expect_rc=0, env=None):
-        environment = {k: v for k, v in os.environ.items() if not k.startswith(("KOOPHONE_", "HUAWEICLOUD_SDK_"))}
-        environment.update(
-            TOKEN,
-            ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_ROOT,
-            ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
-            ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-            ANSIBLE_LOCALHOST_WARNING="false",
-            ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
-            ANSIBLE_NOCOLOR="1",
-            ANSIBLE_RETRY_FILES_ENABLED="false",
-            KOOPHONE_ENDPOINT=emulator.url,
-            KOOPHONE_IAM_ENDPOINT=emulator.url,
-            KOOPHONE_TOKEN_CACHE_DIR=str(tmp_path / "tokens"),
-            XDG_CACHE_HOME=str(tmp_path / "cache"),  # the video record and other caches: this test's own
-        )
-        environment.update(env or {})
+        # XDG_CACHE_HOME: the video record and other caches, this test's own.
+        own_caches = dict({"XDG_CACHE_HOME": str(tmp_path / "cache")}, **(env or {}))
+        environment = ansible_environment(emulator, tmp_path / "tokens", env=own_caches)
         command = [ANSIBLE_PLAYBOOK, "koophone.cloud." + name]
         if extra_vars:
             vars_file = tmp_path / ("%s-vars.json" % name)

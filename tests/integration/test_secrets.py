@@ -24,7 +24,7 @@ import sys
 
 import pytest
 import yaml
-from harness import AKSK, IAM_USER, ansible_environment, api_requests
+from harness import AKSK, IAM_USER, ansible_environment, api_requests, inventory_environment
 
 BIN = os.path.dirname(sys.executable)
 PLAYBOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "playbooks")
@@ -250,12 +250,7 @@ def run_inventory_vvvv(emulator, tmp_path, config, credentials, name="fleet.koop
     path.write_text(yaml.safe_dump(dict({"plugin": "koophone.cloud.koophone"}, **config)))
     log_path = tmp_path / ("%s.log" % name)
     listing = tmp_path / ("%s.list.json" % name)
-    environment = ansible_environment(
-        emulator,
-        tmp_path / "tokens",
-        credentials,
-        {"ANSIBLE_LOG_PATH": str(log_path), "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"},
-    )
+    environment = inventory_environment(emulator, tmp_path / "tokens", credentials, {"ANSIBLE_LOG_PATH": str(log_path)})
     completed = subprocess.run(
         [os.path.join(BIN, "ansible-inventory"), "-i", str(path), "--list", "--output", str(listing), "-vvvv"],
         env=environment,

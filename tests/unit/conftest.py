@@ -14,6 +14,8 @@ scripted HTTP server, a stateful fleet, and a KooPhoneModule around a fake Ansib
   answers the instance operations over them, with their effects shown after ``effect_delay`` seconds.
 - ``AppService`` (fixture ``apps_on``): installed apps per phone, app/install, app-list and the shell.
 - ``make_kp``: a KooPhoneModule (fake_kp.FakeKp) around a client and the module's options.
+- ``inventory_options``: the inventory plugin's option values as ansible-core resolves them, for a plugin
+  a test builds without a configuration file.
 
 Tests take these as fixtures; none of them edits sys.path.
 """
@@ -694,3 +696,35 @@ def http_client(stub):
 def make_kp():
     """``make_kp(client, params, check_mode=False, module=None)``: the KooPhoneModule a module's run gets."""
     return FakeKp
+
+
+def inventory_options(**given):
+    """The inventory plugin's option values with nothing set, as ansible-core resolves them (the plugin's
+    documentation merged with the common fragment, by ansible-core's own merge), without constructed
+    groups or variables and without a cache; then ``given``."""
+    import yaml
+    from ansible.utils.plugin_docs import merge_fragment
+
+    from ansible_collections.koophone.cloud.plugins.doc_fragments.koophone import ModuleDocFragment
+    from ansible_collections.koophone.cloud.plugins.inventory import koophone as plugin_module
+
+    options = yaml.safe_load(plugin_module.DOCUMENTATION)["options"]
+    merge_fragment(options, yaml.safe_load(ModuleDocFragment.PLUGINS)["options"])
+    values = dict((name, spec.get("default")) for name, spec in options.items())
+    values.update(
+        strict=False,
+        compose={},
+        groups={},
+        keyed_groups=[],
+        leading_separator=True,
+        use_extra_vars=False,
+        cache=False,
+    )
+    values.update(given)
+    return values
+
+
+@pytest.fixture(name="inventory_options", scope="session")  # session: a pure function, fine under hypothesis
+def inventory_options_fixture():
+    """``inventory_options(**given)``: the inventory plugin's option values (see there)."""
+    return inventory_options

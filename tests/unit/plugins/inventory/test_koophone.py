@@ -286,23 +286,8 @@ def test_hostname_entries_accept_fields_prefixed_or_not_and_templates():
 # -------------------------------------------------------------------- the plugin
 
 
-def documented_defaults():
-    """Option values as Ansible would resolve them with nothing set: the plugin's docs with the common fragment."""
-    options = yaml.safe_load(plugin_module.DOCUMENTATION)["options"]
-    merge_fragment(options, yaml.safe_load(ModuleDocFragment.PLUGINS)["options"])  # ansible-core's own merge
-    values = dict((name, spec.get("default")) for name, spec in options.items())
-    values.update(
-        endpoint="http://emulator.invalid",
-        auth_token="token",
-        strict=False,
-        compose={},
-        groups={},
-        keyed_groups=[],
-        leading_separator=True,
-        use_extra_vars=False,
-        cache=False,
-    )
-    return values
+# What every plugin here is given besides its test's options (the fake client goes nowhere).
+GIVEN = dict(endpoint="http://emulator.invalid", auth_token="token")
 
 
 class FakeClient:
@@ -334,8 +319,9 @@ class DictCache(dict):
 
 
 def new_plugin(monkeypatch, items, options):
+    """A plugin with ``options`` (every option's value: conftest's inventory_options) and a fake client."""
     plugin = plugin_module.InventoryModule()
-    plugin._options = dict(documented_defaults(), **options)
+    plugin._options = options
     plugin._redirected_names = [plugin.NAME]
     plugin._cache = DictCache()
     plugin.get_cache_key = lambda path: "key-" + path
@@ -345,21 +331,22 @@ def new_plugin(monkeypatch, items, options):
 
 
 @pytest.fixture(params=["auto", "never"])
-def make_plugin(monkeypatch, request):
+def make_plugin(monkeypatch, request, inventory_options):
     """A plugin with these options and a fake client; every test runs with both ways of adding hosts.
 
     ``auto`` takes the fast path on this ansible-core (test_auto_takes_the_fast_path_on_this_ansible_core
     says so when it does not), ``never`` the public inventory API.
     """
     FakeClient.made = []
-    return lambda items=(), **options: new_plugin(monkeypatch, items, dict({"fast_path": request.param}, **options))
+    given = dict(GIVEN, fast_path=request.param)
+    return lambda items=(), **options: new_plugin(monkeypatch, items, inventory_options(**dict(given, **options)))
 
 
 @pytest.fixture
-def plugin_with(monkeypatch):
+def plugin_with(monkeypatch, inventory_options):
     """Like make_plugin, once: for tests that choose fast_path themselves."""
     FakeClient.made = []
-    return lambda items=(), **options: new_plugin(monkeypatch, items, options)
+    return lambda items=(), **options: new_plugin(monkeypatch, items, inventory_options(**dict(GIVEN, **options)))
 
 
 def parse(plugin, path="fleet.koophone.yml", cache=True):

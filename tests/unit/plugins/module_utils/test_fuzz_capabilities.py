@@ -366,31 +366,15 @@ def test_stream_session_reports_each_instance(data, ids, state):
 # -------------------------------------------------------------------- the inventory plugin
 
 
-def inventory_plugin(options_given):
-    import yaml
-
+def inventory_plugin(inventory_options, options_given):
+    """The plugin with conftest's inventory_options: the client's options all unset (None) but these."""
     plugin_module = importlib.import_module("ansible_collections.koophone.cloud.plugins.inventory.koophone")
-    documented = yaml.safe_load(plugin_module.DOCUMENTATION)["options"]
-    values = dict((name, spec.get("default")) for name, spec in documented.items())
-    values.update(dict.fromkeys(plugin_module.CLIENT_OPTIONS))
-    values.update(
-        endpoint=ENDPOINT,
-        auth_token="token-under-test",
-        timeout=30,
-        retries=1,
-        concurrency=1,
-        validate_certs=True,
-        strict=False,
-        compose={},
-        groups={},
-        keyed_groups=[],
-        leading_separator=True,
-        use_extra_vars=False,
-        cache=False,
+    client = dict.fromkeys(plugin_module.CLIENT_OPTIONS)
+    client.update(
+        endpoint=ENDPOINT, auth_token="token-under-test", timeout=30, retries=1, concurrency=1, validate_certs=True
     )
-    values.update(options_given)
     plugin = plugin_module.InventoryModule()
-    plugin._options = values
+    plugin._options = inventory_options(**dict(client, **options_given))
     plugin._redirected_names = [plugin.NAME]
     plugin._read_config_data = lambda path: {}
     return plugin
@@ -403,11 +387,11 @@ def inventory_plugin(options_given):
     fast_path=st.sampled_from(["auto", "never"]),
     page_size=st.sampled_from([2, 100]),
 )
-def test_inventory_builds_hosts_or_fails_cleanly(data, count, fast_path, page_size):
+def test_inventory_builds_hosts_or_fails_cleanly(inventory_options, data, count, fast_path, page_size):
     """The plugin over fuzzed batch-query pages: every host it adds carries koophone_instance_id, one
     host per listed phone; or an AnsibleParserError naming what went wrong."""
     service = FuzzService(data.draw, Context(fleet_of(count)), ahead=8)
-    plugin = inventory_plugin({"fast_path": fast_path, "page_size": page_size})
+    plugin = inventory_plugin(inventory_options, {"fast_path": fast_path, "page_size": page_size})
     inventory = InventoryData()
     with serving(service):
         try:

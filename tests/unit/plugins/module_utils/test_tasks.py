@@ -223,29 +223,39 @@ class FakeClock:
         return self.now
 
 
-def simulate(finishes_at, read_seconds=0.0, horizon=600.0):
-    """Follow PollSchedule as the poller does, for work that is done at ``finishes_at`` seconds.
-
-    Reads take ``read_seconds``; returns the ages (since the submission) at which reads started.
-    """
+def new_schedule():
+    """A PollSchedule on a FakeClock that moves only when the test moves it: (schedule, clock, start time)."""
     clock = FakeClock()
-    schedule = tasks.PollSchedule(lambda value: value, clock=clock)
-    start = clock.now
+    return tasks.PollSchedule(lambda value: value, clock=clock), clock, clock.now
+
+
+def follow(progress, read_seconds=0.0, horizon=600.0):
+    """Follow PollSchedule as the poller does: read, then wait what the schedule says for what was read.
+
+    ``progress(age)``: (what a read at that age sees, whether the work is done then). Reads take
+    ``read_seconds``; returns the ages (since the submission) at which reads started.
+    """
+    schedule, clock, start = new_schedule()
     clock.now += schedule.start()
     reads = []
     while clock.now - start < horizon:
-        reads.append(clock.now - start)
+        age = clock.now - start
+        reads.append(age)
         clock.now += read_seconds
-        if reads[-1] >= finishes_at:
+        value, done = progress(age)
+        if done:
             break
-        clock.now += schedule.next_delay(0)
+        clock.now += schedule.next_delay(value)
     return reads
 
 
+def simulate(finishes_at, read_seconds=0.0, horizon=600.0):
+    """Follow PollSchedule for work that is done at ``finishes_at`` seconds (nothing seen before)."""
+    return follow(lambda age: (0, age >= finishes_at), read_seconds, horizon)
+
+
 def test_the_schedule_starts_short_and_backs_off_while_nothing_changes():
-    clock = FakeClock()
-    schedule = tasks.PollSchedule(lambda value: value, clock=clock)
-    start = clock.now
+    schedule, clock, start = new_schedule()
     assert schedule.start() == tasks.FIRST_DELAY
     clock.now += tasks.FIRST_DELAY
     delays, ages = [], []
@@ -260,9 +270,7 @@ def test_the_schedule_starts_short_and_backs_off_while_nothing_changes():
 
 
 def test_the_schedule_reads_soon_after_work_starts_finishing_then_backs_off_again():
-    clock = FakeClock()
-    schedule = tasks.PollSchedule(lambda value: value, clock=clock)
-    start = clock.now
+    schedule, clock, start = new_schedule()
     clock.now += schedule.start()
     seen = [0] * 12 + [3, 5, 8, 8, 8, 8]  # nothing for a while, then jobs finishing, then nothing new
     delays, ages = [], []
@@ -285,21 +293,14 @@ def test_the_schedule_reads_soon_after_work_starts_finishing_then_backs_off_agai
 
 
 def finishing(jobs_at, read_seconds=0.0, horizon=600.0):
-    """Follow PollSchedule for jobs that finish at the ages ``jobs_at``; return the read ages."""
-    clock = FakeClock()
-    schedule = tasks.PollSchedule(lambda value: value, clock=clock)
-    start = clock.now
-    clock.now += schedule.start()
-    reads = []
-    while clock.now - start < horizon:
-        age = clock.now - start
-        reads.append(age)
-        clock.now += read_seconds
+    """Follow PollSchedule for jobs that finish at the ages ``jobs_at`` (a read sees how many have); return
+    the read ages."""
+
+    def progress(age):
         done = sum(1 for at in jobs_at if at <= age)
-        if done == len(jobs_at):
-            break
-        clock.now += schedule.next_delay(done)
-    return reads
+        return done, done == len(jobs_at)
+
+    return follow(progress, read_seconds, horizon)
 
 
 @pytest.mark.parametrize("first,spread", [(0.5, 0.1), (2.0, 0.5), (30.0, 20.0), (60.0, 120.0)])

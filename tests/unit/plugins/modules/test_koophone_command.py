@@ -29,19 +29,30 @@ def ids(count):
     return ["i%04d" % n for n in range(count)]
 
 
-def answer_commands(service, failing=()):
-    """sync-command runs everywhere but on ``failing``; async-command answers one task per chunk."""
+MISSING = ("CPS0005", "Phone not found.")
+STOPPED = ("KOOPHONE.API.62010", "Not running.")
+
+
+def sync_command(output, failing):
+    """A sync-command handler: each phone in ``failing`` ({id: (error_code, error_msg)}) fails so, every other
+    one answers ``output(id)``."""
 
     def sync(call):
         results = []
         for i in call.body["instance_ids"]:
             if i in failing:
-                results.append(
-                    {"instance_id": i, "status": -1, "error_code": "CPS0005", "error_msg": "Phone not found."}
-                )
+                code, message = failing[i]
+                results.append({"instance_id": i, "status": -1, "error_code": code, "error_msg": message})
             else:
-                results.append({"instance_id": i, "status": 2, "execute_msg": "out-%s" % i})
+                results.append({"instance_id": i, "status": 2, "execute_msg": output(i)})
         return {"error_code": "0", "data": {"cmd_results": results}}
+
+    return sync
+
+
+def answer_commands(service, failing=()):
+    """sync-command runs everywhere but on ``failing`` (CPS0005); async-command answers one task per chunk."""
+    sync = sync_command(lambda i: "out-%s" % i, dict.fromkeys(failing, MISSING))
 
     def submit(call):
         chunk = call.body["instance_ids"]
@@ -159,21 +170,9 @@ def fleet_of(service, count, stopped=(), missing=(), names=True):
     """sync-command over ``count`` phones i0000...: ``stopped`` answer 62010, ``missing`` CPS0005; batch-query
     lists every phone but the missing ones, named kp-<id>."""
 
-    def sync(call):
-        results = []
-        for i in call.body["instance_ids"]:
-            if i in missing:
-                results.append(
-                    {"instance_id": i, "status": -1, "error_code": "CPS0005", "error_msg": "Phone not found."}
-                )
-            elif i in stopped:
-                results.append(
-                    {"instance_id": i, "status": -1, "error_code": "KOOPHONE.API.62010", "error_msg": "Not running."}
-                )
-            else:
-                results.append({"instance_id": i, "status": 2, "execute_msg": i})
-        return {"error_code": "0", "data": {"cmd_results": results}}
-
+    failing = dict.fromkeys(stopped, STOPPED)
+    failing.update(dict.fromkeys(missing, MISSING))  # a phone both missing and stopped is missing
+    sync = sync_command(lambda i: i, failing)
     listed = [{"instance_id": i, "instance_name": "kp-" + i} for i in ids(count) if i not in missing]
 
     def list_instances(call):
