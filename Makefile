@@ -6,12 +6,12 @@ BIN := $(VENV)/bin
 # Tools that go through the collection loader accept a symlinked tree (tests/conftest.py makes it).
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
 
-.PHONY: demo test venv collection-link lint format sanity units integration molecule importer test-2.21 bench clean
+.PHONY: demo test venv collection-link lint format sanity units integration molecule importer tarball test-2.21 bench clean
 
 demo:
 	@bash .ci/demo
 
-test: lint sanity units integration molecule importer ee test-2.21
+test: lint sanity units integration molecule importer tarball ee test-2.21
 	@echo "make test: all checks passed"
 
 venv:
@@ -51,6 +51,12 @@ molecule: venv collection-link
 # What Galaxy and Automation Hub run on upload, on the built tarball: 0 errors, 0 warnings.
 importer: venv
 	@bash .ci/galaxy-importer
+
+# The collection as a user installs it: the built tarball in a clean collections path, a fresh venv
+# with only the run-time pins and the shipped emulator, then the README's user path, every role's
+# molecule scenario and ansible-lint on the installed tree, with no checkout on any path.
+tarball: venv
+	@bash .ci/from-tarball
 
 # The AWX execution environment (extensions/ee): ansible-builder create, and the image build's
 # collection install + introspection replayed on its context (no container engine here).
