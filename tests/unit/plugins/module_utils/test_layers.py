@@ -76,3 +76,10 @@ def test_the_inventory_plugin_imports_no_module_layer():
     ours, _others = imports(os.path.join(PLUGINS, "inventory", "koophone.py"))
     assert ours and not ours & (CAPABILITY - {"_inventory"})
     assert "_module" not in ours
+
+
+@pytest.mark.parametrize("name", [name for name in module_utils_files() if name != "__init__"])
+def test_every_module_utils_file_has_its_unit_test_file(name):
+    # Tests mirror the code: module_utils/_x.py is tested in tests/unit/plugins/module_utils/test_x.py.
+    here = os.path.dirname(os.path.abspath(__file__))
+    assert os.path.isfile(os.path.join(here, "test_%s.py" % name.lstrip("_")))

@@ -7,7 +7,7 @@ from ansible_collections.koophone.cloud.plugins.module_utils import _module as m
 from ansible_collections.koophone.cloud.plugins.module_utils import _options as options
 from ansible_collections.koophone.cloud.plugins.module_utils._errors import KooPhoneError
 
-from . import fake_kp
+from ..modules import fake_kp
 
 
 def failing_after_a_change(kp):
