@@ -11,7 +11,8 @@ import concurrent.futures
 import json
 import time
 
-import _bench  # noqa: F401  (first: it puts the emulator and tests/emulator's emutools on sys.path)
+# First: _bench puts the emulator and tests/emulator's emutools on sys.path.
+import _bench  # noqa: F401  # pylint: disable=unused-import
 from emutools import Api, serving
 
 from koophone_emulator.operations import Call, list_instances
