@@ -7,6 +7,7 @@ emulator's log and state.
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 
@@ -19,9 +20,14 @@ PLAYBOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "playbooks"
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 
 
+# Extra emulator flags for the whole run, e.g. every lenient reading at once (docs/development.md):
+# KOOPHONE_TEST_EMULATOR_ARGS="--command-charset any --name-filter substring ..." make integration
+EXTRA_EMULATOR_ARGS = shlex.split(os.environ.get("KOOPHONE_TEST_EMULATOR_ARGS", ""))
+
+
 @pytest.fixture(scope="session")
 def emulator_process():
-    handle = start_emulator("--instances", "20", "--quiet")
+    handle = start_emulator("--instances", "20", "--quiet", *EXTRA_EMULATOR_ARGS)
     yield handle
     handle.stop()
 
