@@ -213,10 +213,7 @@ def _sort_results(chunk, command, results, failures):
     for entry in listed(chunk.answer, "cmd_results"):
         instance_id = validation.id_text(entry.get("instance_id"))
         if instance_id in chunk.ids:
-            result = results[instance_id] = dict(entry)
-            for field in ("execute_msg", "error_code", "error_msg"):  # String in the reference: read as text
-                if field in result:
-                    result[field] = validation.as_text(result[field])
+            results[instance_id] = tasks.read_result(entry)
     for instance_id in chunk.ids:
         if instance_id not in results:
             failures[instance_id] = failure(None, None, "sync-command %r returned no result" % command)

@@ -180,7 +180,7 @@ class KooPhoneClient:
         token_info = answer.get("token")
         if not isinstance(token_info, dict):
             raise KooPhoneAuthError(
-                "IAM answered without a token object (token is %s)" % _kind(token_info),
+                "IAM answered without a token object (token is %s)" % validation.kind_of(token_info),
                 operation=operations.IAM_LOGIN,
                 status=response.status_code,
             )
@@ -698,14 +698,6 @@ def _text(value):
     return None if value is None else "%s" % (value,)
 
 
-def _kind(value):
-    """How a message names a value of the wrong type: ``a list``, ``null``..."""
-    if value is None:
-        return "null"
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
-    return names.get(type(value), "a number")
-
-
 def _answer_request_id(response, request_id):
     return response.headers.get("x-request-id") or request_id
 
@@ -723,10 +715,11 @@ def _check_items(operation_name, answer, page_no, key=None):
     #17."""
     for index, item in enumerate(_page_items(answer)):
         if not isinstance(item, dict):
-            problem = "is %s, not an object" % _kind(item)
+            problem = "is %s, not an object" % validation.kind_of(item)
         elif key is not None and not (isinstance(item.get(key), str) and item[key]):
             value = item.get(key)
-            problem = "has no %s" % key if value in (None, "") else "has %s %s, not an id" % (_kind(value), key)
+            kind = validation.kind_of(value)
+            problem = "has no %s" % key if value in (None, "") else "has %s %s, not an id" % (kind, key)
         else:
             continue
         raise KooPhoneError(

@@ -279,9 +279,8 @@ def wait_for_jobs(client, run, wait_timeout):
     def record(task):
         jobs = run.jobs[task.task_id]
         for job in task.jobs:
-            job_id = validation.id_text(job.get("job_id"))
-            if job_id in jobs:
-                run.record(jobs[job_id], job)
+            if job.get("job_id") in jobs:  # the poller read job_id as text (tasks.read_result)
+                run.record(jobs[job["job_id"]], job)
 
     poller = _ReportingPoller(
         client,

@@ -31,7 +31,8 @@ def _level(value, kind, where):
     if not value or isinstance(value, kind):
         return value
     raise KooPhoneError(
-        "The SKU catalogue cannot be read: %s is %s, not %s" % (where, _kind(value), _KINDS[kind]),
+        "The SKU catalogue cannot be read: %s is %s, not %s"
+        % (where, _kind(value), "an object" if kind is dict else "a list"),
         operation=OPERATION,
     )
 
@@ -43,15 +44,14 @@ def _text_of(holder, field, where):
     if value is None or isinstance(value, str):
         return value
     raise KooPhoneError(
-        "The SKU catalogue cannot be read: %s.%s is %s, not text" % (where, field, _kind(value)), operation=OPERATION
+        "The SKU catalogue cannot be read: %s.%s is %s, not text" % (where, field, _kind(value)),
+        operation=OPERATION,
     )
 
 
-_KINDS = {dict: "an object", list: "a list", str: "text", bool: "a boolean"}
-
-
 def _kind(value):
-    return _KINDS.get(type(value), "a number")
+    # The catalogue's messages call a string "text", as the reference's tables do.
+    return "text" if isinstance(value, str) else validation.kind_of(value)
 
 
 def band_sku_id(catalogue):

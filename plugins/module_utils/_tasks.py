@@ -178,7 +178,7 @@ class TaskPoller:
         )
         for task, (answer, error) in zip(pending, outcomes):
             if error is None:
-                jobs = [_read_job(job) for job in listed(answer, "jobs")]
+                jobs = [read_result(job) for job in listed(answer, "jobs")]
                 task.found, task.jobs, task.error, task.read_failures = True, jobs, None, 0
                 if self.on_read is not None:
                     self.on_read(task)
@@ -239,9 +239,10 @@ class TaskPoller:
         return [task for task in self.tasks.values() if task.unreadable and not task.unknown]
 
 
-def _read_job(job):
-    """A JobDetail with its ids and texts as text (the reference types them String), so that every
-    caller can key by job_id and print the messages: see _validation.id_text and as_text."""
+def read_result(job):
+    """A JobDetail (tasks/{task_id}) or CmdResult (sync-command) with its ids and texts as text (the
+    reference types them String), so that every caller can key by id and print the messages: see
+    _validation.id_text and as_text."""
     job = dict(job)
     for field in ("job_id", "instance_id"):
         if field in job:

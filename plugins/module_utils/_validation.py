@@ -109,6 +109,14 @@ def as_text(value):
     return "%s" % (value,)
 
 
+def kind_of(value):
+    """How a message names the type of a value an answer holds where another belongs: ``a list``, ``null``..."""
+    if value is None:
+        return "null"
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    return names.get(type(value), "a number")
+
+
 def id_text(value):
     """An id from an answer (instance, job, task) as text, or None when it cannot be one.
 
